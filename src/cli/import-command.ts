@@ -1,0 +1,32 @@
+/** custodian import PATH...: bundles and NDJSON into the store, one transaction per file. */
+import path from 'node:path';
+import { importFiles } from '../records/import-files.js';
+import { openStore } from '../store/open.js';
+import { storeConfig } from './config.js';
+import { progressBar } from './output.js';
+
+export async function importCommand(paths: string[], opts: { data?: string; json?: boolean; strict?: boolean }): Promise<number> {
+  const db = await openStore(storeConfig(opts));
+  const bar = progressBar(!opts.json);
+  const started = Date.now();
+  try {
+    const summary = await importFiles({ db, strict: opts.strict ?? false }, paths, (done, total, file) => bar.update(done, total, path.basename(file)));
+    bar.stop();
+    const seconds = (Date.now() - started) / 1000;
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ ...summary, seconds }, null, 2)}\n`);
+    } else {
+      process.stdout.write(
+        `Imported ${summary.files - summary.filesFailed} of ${summary.files} files: ${summary.resources} resources ` +
+          `(${summary.created} created, ${summary.updated} updated, ${summary.unchanged} unchanged) in ${seconds.toFixed(1)} s\n`,
+      );
+      for (const [t, n] of Object.entries(summary.byType).sort()) process.stdout.write(`  ${t}: ${n}\n`);
+      if (summary.warnings) process.stdout.write(`${summary.warnings} validation warnings (stored; they appear as data-quality findings)\n`);
+      for (const f of summary.failures) process.stderr.write(`failed: ${f.file}${f.location ? ` (${f.location})` : ''}: ${f.reason}\n`);
+    }
+    return summary.failures.length ? 1 : 0;
+  } finally {
+    bar.stop();
+    await db.close();
+  }
+}

@@ -1,0 +1,50 @@
+/** The custodian command line. */
+import { Command } from 'commander';
+import { exportCommand } from './export-command.js';
+import { importCommand } from './import-command.js';
+import { printError } from './output.js';
+import { serveCommand } from './serve-command.js';
+
+const program = new Command();
+program.name('custodian').description('Custodian: health information management on FHIR R4').version('0.1.0');
+
+const dataOption = ['--data <dir>', 'embedded database folder (default ./.custodian, or CUSTODIAN_DATA); ignored when DATABASE_URL is set'] as const;
+
+program
+  .command('serve')
+  .description('start the FHIR API and web workbench')
+  .option('--port <port>', 'port to listen on', '8080')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option(...dataOption)
+  .option('--demo', 'load the demo dataset on first start')
+  .option('--strict', 'reject writes that break an invariant instead of storing them with a warning')
+  .action(async (opts) => {
+    await serveCommand(opts);
+  });
+
+program
+  .command('import')
+  .description('import FHIR Bundle JSON and NDJSON files (or folders of them); each file is one transaction')
+  .argument('<paths...>', 'files or folders')
+  .option(...dataOption)
+  .option('--json', 'print a JSON summary')
+  .option('--strict', 'reject resources that break an invariant')
+  .action(async (paths: string[], opts) => {
+    process.exitCode = await importCommand(paths, opts);
+  });
+
+program
+  .command('export')
+  .description('export current resources as NDJSON, one file per resource type')
+  .requiredOption('--out <dir>', 'output folder')
+  .option('--type <types>', 'comma-separated resource types')
+  .option(...dataOption)
+  .option('--json', 'print a JSON summary')
+  .action(async (opts) => {
+    process.exitCode = await exportCommand(opts);
+  });
+
+program.parseAsync(process.argv).catch((err) => {
+  printError(err);
+  process.exitCode = 1;
+});

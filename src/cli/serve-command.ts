@@ -1,0 +1,36 @@
+/** custodian serve: the API (and web app) on the configured database; --demo loads the demo dataset once. */
+import { buildApp } from '../server/app.js';
+import { loadDefinitions } from '../fhir/definitions.js';
+import { describeStore, openStore } from '../store/open.js';
+import { loadDemoData } from '../records/demo.js';
+import { storeConfig } from './config.js';
+
+export async function serveCommand(opts: { port?: string; host?: string; data?: string; demo?: boolean; strict?: boolean }): Promise<void> {
+  const config = storeConfig(opts);
+  const port = Number(opts.port ?? process.env.PORT ?? 8080);
+  const host = opts.host ?? process.env.HOST ?? '127.0.0.1';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid port "${opts.port}"`);
+  process.stdout.write(`Opening ${describeStore(config)}...\n`);
+  const db = await openStore(config);
+  loadDefinitions();
+  if (opts.demo) {
+    const loaded = await loadDemoData({ db, strict: false }, (msg) => process.stdout.write(`${msg}\n`));
+    if (loaded) process.stdout.write(`Demo data: ${loaded}\n`);
+  }
+  const app = await buildApp({ db, strict: opts.strict ?? false, logger: false });
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping...\n`);
+    await app.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await app.listen({ port, host });
+  const addr = app.server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  process.stdout.write(`Custodian is ready at http://${host}:${actual}/ (FHIR API at http://${host}:${actual}/fhir)\n`);
+}

@@ -1,0 +1,209 @@
+/**
+ * Extracts the search index values of a resource from its SearchParameter FHIRPath expressions.
+ * Pure: the store persists what this returns (medplum's buildResourceRow, in spirit).
+ */
+import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { dateRange } from './dates.js';
+import { searchParamsFor } from './search-parameters.js';
+
+export interface TokenRow { code: string; system: string | null; value: string | null; text: string | null }
+export interface StringRow { code: string; value: string }
+export interface DateRow { code: string; lo: string; hi: string }
+export interface ReferenceRow { code: string; targetType: string | null; targetId: string | null; url: string }
+export interface NumberRow { code: string; value: number }
+export interface QuantityRow { code: string; value: number; system: string | null; unit: string | null }
+export interface UriRow { code: string; value: string }
+
+export interface IndexRows {
+  token: TokenRow[];
+  string: StringRow[];
+  date: DateRow[];
+  reference: ReferenceRow[];
+  number: NumberRow[];
+  quantity: QuantityRow[];
+  uri: UriRow[];
+}
+
+export function emptyRows(): IndexRows {
+  return { token: [], string: [], date: [], reference: [], number: [], quantity: [], uri: [] };
+}
+
+/** Lower case without accents: how string search compares values (FHIR: case- and accent-insensitive). */
+export function normaliseString(s: string): string {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+}
+
+export function buildIndexRows(resource: Resource): IndexRows {
+  const rows = emptyRows();
+  const params = searchParamsFor(resource.resourceType);
+  const typed = [toTypedValue(resource)];
+  for (const sp of params.values()) {
+    let values: TypedValue[];
+    try {
+      values = evalFhirPathTyped(sp.atom, typed);
+    } catch {
+      continue;
+    }
+    if (values.length === 0) continue;
+    switch (sp.type) {
+      case 'token':
+        for (const v of values) tokens(sp.code, v, rows.token);
+        break;
+      case 'string':
+        for (const v of values) strings(sp.code, v, rows.string);
+        break;
+      case 'date':
+        for (const v of values) dates(sp.code, v, rows.date);
+        break;
+      case 'reference':
+        for (const v of values) references(sp.code, v, rows.reference);
+        break;
+      case 'number':
+        for (const v of values) if (typeof v.value === 'number') rows.number.push({ code: sp.code, value: v.value });
+        break;
+      case 'quantity':
+        for (const v of values) quantities(sp.code, v, rows.quantity);
+        break;
+      case 'uri':
+        for (const v of values) if (typeof v.value === 'string') rows.uri.push({ code: sp.code, value: v.value });
+        break;
+    }
+  }
+  return dedupe(rows);
+}
+
+function dedupe(rows: IndexRows): IndexRows {
+  const out = emptyRows();
+  for (const key of Object.keys(rows) as (keyof IndexRows)[]) {
+    const seen = new Set<string>();
+    for (const r of rows[key] as object[]) {
+      const k = JSON.stringify(r);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      (out[key] as object[]).push(r);
+    }
+  }
+  return out;
+}
+
+type Obj = Record<string, unknown>;
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+function tokens(code: string, tv: TypedValue, out: TokenRow[]): void {
+  const v = tv.value as unknown;
+  if (v === null || v === undefined) return;
+  if (typeof v === 'boolean') {
+    out.push({ code, system: null, value: String(v), text: null });
+    return;
+  }
+  if (typeof v === 'string') {
+    out.push({ code, system: null, value: v, text: null });
+    return;
+  }
+  if (typeof v !== 'object') return;
+  const o = v as Obj;
+  switch (tv.type) {
+    case 'CodeableConcept': {
+      const text = str(o.text);
+      for (const c of (o.coding as Obj[] | undefined) ?? []) {
+        out.push({ code, system: str(c.system), value: str(c.code), text: str(c.display) ?? text });
+      }
+      if (text) out.push({ code, system: null, value: null, text });
+      return;
+    }
+    case 'Coding':
+      out.push({ code, system: str(o.system), value: str(o.code), text: str(o.display) });
+      return;
+    case 'Identifier': {
+      const type = o.type as Obj | undefined;
+      out.push({ code, system: str(o.system), value: str(o.value), text: str(type?.text) });
+      // identifier:of-type is indexed as a token of this parameter with the type's system|code as its
+      // system and the value; stored under code "<param>:of-type".
+      for (const c of (type?.coding as Obj[] | undefined) ?? []) {
+        if (str(c.code) && str(o.value)) {
+          out.push({ code: `${code}:of-type`, system: `${str(c.system) ?? ''}|${str(c.code)}`, value: str(o.value), text: null });
+        }
+      }
+      return;
+    }
+    case 'ContactPoint':
+      out.push({ code, system: str(o.system), value: str(o.value), text: null });
+      return;
+    case 'Reference':
+      if (o.identifier) tokens(code, { type: 'Identifier', value: o.identifier }, out);
+      return;
+    default:
+      if ('code' in o || 'system' in o) out.push({ code, system: str(o.system), value: str(o.code), text: str(o.display) });
+  }
+}
+
+function strings(code: string, tv: TypedValue, out: StringRow[]): void {
+  const push = (s: unknown): void => {
+    if (typeof s === 'string' && s.trim()) out.push({ code, value: s });
+  };
+  const v = tv.value as unknown;
+  if (typeof v === 'string') return push(v);
+  if (!v || typeof v !== 'object') return;
+  const o = v as Obj;
+  if (tv.type === 'HumanName') {
+    push(o.text);
+    push(o.family);
+    for (const g of (o.given as string[] | undefined) ?? []) push(g);
+    for (const p of (o.prefix as string[] | undefined) ?? []) push(p);
+    for (const p of (o.suffix as string[] | undefined) ?? []) push(p);
+    return;
+  }
+  if (tv.type === 'Address') {
+    push(o.text);
+    for (const l of (o.line as string[] | undefined) ?? []) push(l);
+    for (const k of ['city', 'district', 'state', 'postalCode', 'country']) push(o[k]);
+    return;
+  }
+  for (const k of ['text', 'display', 'value', 'name']) push(o[k]);
+}
+
+function dates(code: string, tv: TypedValue, out: DateRow[]): void {
+  const v = tv.value as unknown;
+  if (typeof v === 'string') {
+    const r = dateRange(v);
+    if (r) out.push({ code, ...r });
+    return;
+  }
+  if (!v || typeof v !== 'object') return;
+  const o = v as Obj;
+  if (tv.type === 'Period') {
+    const lo = typeof o.start === 'string' ? dateRange(o.start)?.lo : undefined;
+    const hi = typeof o.end === 'string' ? dateRange(o.end)?.hi : undefined;
+    if (lo || hi) out.push({ code, lo: lo ?? '-infinity', hi: hi ?? 'infinity' });
+    return;
+  }
+  if (tv.type === 'Timing') {
+    for (const e of (o.event as string[] | undefined) ?? []) {
+      const r = dateRange(e);
+      if (r) out.push({ code, ...r });
+    }
+  }
+}
+
+function references(code: string, tv: TypedValue, out: ReferenceRow[]): void {
+  const v = tv.value as unknown;
+  let ref: string | null = null;
+  if (typeof v === 'string') ref = v; // canonical / uri
+  else if (v && typeof v === 'object') ref = str((v as Obj).reference);
+  if (!ref || ref.startsWith('#')) return;
+  const parsed = parseReference(ref);
+  out.push({ code, targetType: parsed?.type ?? null, targetId: parsed?.id ?? null, url: ref });
+}
+
+/** "Patient/123", "http://x/fhir/Patient/123/_history/2" -> { type, id }; undefined for others. */
+export function parseReference(ref: string): { type: string; id: string } | undefined {
+  const m = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref);
+  return m ? { type: m[1] as string, id: m[2] as string } : undefined;
+}
+
+function quantities(code: string, tv: TypedValue, out: QuantityRow[]): void {
+  const o = tv.value as Obj | undefined;
+  if (!o || typeof o !== 'object' || typeof o.value !== 'number') return;
+  out.push({ code, value: o.value, system: str(o.system), unit: str(o.code) ?? str(o.unit) });
+}

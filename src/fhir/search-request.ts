@@ -1,0 +1,186 @@
+/** Parses a FHIR search query string into a structured request, pure and independent of storage. */
+import { badRequest } from './outcomes.js';
+import { RESULT_PARAMS, searchParam, type ParamType, type SearchParam } from './search-parameters.js';
+import { isKnownResourceType } from './definitions.js';
+
+export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+const PREFIXES = new Set<Prefix>(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
+
+export interface Filter {
+  /** The parameter code, e.g. "name", "_id", "_lastUpdated". */
+  code: string;
+  type: ParamType;
+  modifier?: string;
+  /** OR-ed values, unescaped. */
+  values: string[];
+  param?: SearchParam;
+  /** Chained search: subject:Patient.name=x -> chain { resourceType: 'Patient', filter: name=x } */
+  chain?: { resourceType: string; filter: Filter };
+  /** Reverse chain: _has:Observation:patient:code=x */
+  has?: { resourceType: string; referenceCode: string; filter: Filter };
+}
+
+export interface SortKey {
+  code: string;
+  descending: boolean;
+  type: ParamType;
+}
+
+export interface IncludeSpec {
+  sourceType: string;
+  code: string;
+  targetType?: string;
+  iterate: boolean;
+}
+
+export interface SearchRequest {
+  resourceType: string;
+  filters: Filter[];
+  count: number;
+  offset: number;
+  sort: SortKey[];
+  total: 'none' | 'estimate' | 'accurate';
+  summary?: 'true' | 'false' | 'count' | 'text' | 'data';
+  elements?: string[];
+  include: IncludeSpec[];
+  revinclude: IncludeSpec[];
+  /** Parameters that are not understood (reported, or an error under handling=strict). */
+  unknown: string[];
+}
+
+export const DEFAULT_COUNT = 20;
+export const MAX_COUNT = 1000;
+
+export type Query = Record<string, string | string[] | undefined>;
+
+/** Splits on commas not escaped with a backslash, and unescapes \, \$ \| \\ . */
+export function splitValues(raw: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i] as string;
+    if (c === '\\' && i + 1 < raw.length) {
+      cur += raw[i + 1];
+      i++;
+    } else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+export function splitPrefix(value: string): { prefix: Prefix; value: string } {
+  const p = value.slice(0, 2) as Prefix;
+  if (PREFIXES.has(p) && /^[\d-]/.test(value.slice(2))) return { prefix: p, value: value.slice(2) };
+  return { prefix: 'eq', value };
+}
+
+function specialParam(code: string): ParamType | undefined {
+  if (code === '_id') return 'token';
+  if (code === '_lastUpdated') return 'date';
+  return undefined;
+}
+
+function buildFilter(resourceType: string, name: string, raw: string, depth = 0): Filter {
+  if (name.startsWith('_has:')) {
+    const parts = name.split(':');
+    if (parts.length < 4) throw badRequest(`_has needs _has:Type:reference:parameter, got "${name}"`, name);
+    const [, hasType, refCode, ...rest] = parts as [string, string, string, ...string[]];
+    if (!isKnownResourceType(hasType)) throw badRequest(`Unknown resource type "${hasType}" in _has`, name);
+    if (!searchParam(hasType, refCode)) throw badRequest(`Unknown reference parameter "${refCode}" on ${hasType}`, name);
+    if (depth > 1) throw badRequest('Only one level of _has is supported', name);
+    return { code: '_has', type: 'reference', values: [], has: { resourceType: hasType, referenceCode: refCode, filter: buildFilter(hasType, rest.join(':'), raw, depth + 1) } };
+  }
+  const dot = name.indexOf('.');
+  if (dot > 0) {
+    const head = name.slice(0, dot);
+    const tail = name.slice(dot + 1);
+    const [code, targetType] = head.split(':') as [string, string | undefined];
+    const sp = searchParam(resourceType, code);
+    if (!sp || sp.type !== 'reference') throw badRequest(`"${code}" is not a reference parameter of ${resourceType}`, name);
+    const targets = targetType ? [targetType] : sp.targets;
+    if (targets.length !== 1) throw badRequest(`Chained parameter "${name}" needs a type modifier, e.g. ${code}:${sp.targets[0] ?? 'Patient'}.${tail}`, name);
+    if (depth > 0) throw badRequest('Only one level of chaining is supported', name);
+    const t = targets[0] as string;
+    return { code, type: 'reference', param: sp, values: [], chain: { resourceType: t, filter: buildFilter(t, tail, raw, depth + 1) } };
+  }
+  const [code, modifier] = name.split(':') as [string, string | undefined];
+  const special = specialParam(code);
+  const values = splitValues(raw);
+  if (special) return { code, type: special, modifier, values };
+  const sp = searchParam(resourceType, code);
+  if (!sp) throw new UnknownParam(name);
+  if (modifier && !validModifier(sp.type, modifier)) throw badRequest(`Modifier ":${modifier}" is not supported on ${sp.type} parameter "${code}"`, name);
+  return { code, type: sp.type, modifier, values, param: sp };
+}
+
+function validModifier(type: ParamType, m: string): boolean {
+  if (m === 'missing') return true;
+  switch (type) {
+    case 'string': return m === 'exact' || m === 'contains';
+    case 'token': return m === 'not' || m === 'text' || m === 'of-type';
+    case 'reference': return /^[A-Z][A-Za-z]+$/.test(m) || m === 'identifier';
+    case 'uri': return m === 'below' || m === 'above';
+    default: return false;
+  }
+}
+
+class UnknownParam extends Error {}
+
+export function parseSearchRequest(resourceType: string, query: Query, options: { strict?: boolean } = {}): SearchRequest {
+  const req: SearchRequest = {
+    resourceType, filters: [], count: DEFAULT_COUNT, offset: 0, sort: [], total: 'accurate', include: [], revinclude: [], unknown: [],
+  };
+  for (const [name, rawValue] of Object.entries(query)) {
+    if (rawValue === undefined) continue;
+    const raws = Array.isArray(rawValue) ? rawValue : [rawValue];
+    for (const raw of raws) {
+      if (name === '_count') {
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 0) throw badRequest(`_count must be a non-negative integer, got "${raw}"`, '_count');
+        req.count = Math.min(n, MAX_COUNT);
+      } else if (name === '_offset') {
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 0) throw badRequest(`_offset must be a non-negative integer, got "${raw}"`, '_offset');
+        req.offset = n;
+      } else if (name === '_sort') {
+        for (const s of raw.split(',').filter(Boolean)) {
+          const descending = s.startsWith('-');
+          const code = descending ? s.slice(1) : s;
+          const type = specialParam(code) ?? searchParam(resourceType, code)?.type;
+          if (!type) throw badRequest(`Unknown sort parameter "${code}" for ${resourceType}`, '_sort');
+          req.sort.push({ code, descending, type });
+        }
+      } else if (name === '_total') {
+        if (raw !== 'none' && raw !== 'estimate' && raw !== 'accurate') throw badRequest(`_total must be none, estimate or accurate`, '_total');
+        req.total = raw;
+      } else if (name === '_summary') {
+        if (!['true', 'false', 'count', 'text', 'data'].includes(raw)) throw badRequest(`_summary must be true, false, count, text or data`, '_summary');
+        req.summary = raw as SearchRequest['summary'];
+      } else if (name === '_elements') {
+        req.elements = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      } else if (name === '_include' || name.startsWith('_include:') || name === '_revinclude' || name.startsWith('_revinclude:')) {
+        const iterate = name.endsWith(':iterate') || name.endsWith(':recurse');
+        const rev = name.startsWith('_revinclude');
+        const [sourceType, code, targetType] = raw.split(':') as [string, string | undefined, string | undefined];
+        if (!code || !isKnownResourceType(sourceType)) throw badRequest(`${rev ? '_revinclude' : '_include'} needs Type:parameter[:target], got "${raw}"`, name);
+        const sp = searchParam(sourceType, code);
+        if (!sp || sp.type !== 'reference') throw badRequest(`"${code}" is not a reference parameter of ${sourceType}`, name);
+        (rev ? req.revinclude : req.include).push({ sourceType, code, targetType, iterate });
+      } else if (RESULT_PARAMS.has(name)) {
+        // accepted and handled elsewhere (or harmless): _format, _pretty, _since, _type ...
+      } else {
+        try {
+          req.filters.push(buildFilter(resourceType, name, raw));
+        } catch (e) {
+          if (!(e instanceof UnknownParam)) throw e;
+          if (options.strict) throw badRequest(`Unknown search parameter "${name}" for ${resourceType}`, name);
+          req.unknown.push(name);
+        }
+      }
+    }
+  }
+  return req;
+}

@@ -1,0 +1,207 @@
+/**
+ * Validation of a resource against the base R4 definitions.
+ *
+ * Structure (element names, types, cardinality, primitive formats, choice types) and the
+ * element-level invariants come from @medplum/core's validator. It does not check required bindings
+ * nor the invariants declared on datatype roots (per-1 on Period, qty-3 on Quantity, ...), so this
+ * module walks the resource once more for those.
+ *
+ * Invariant failures are reported as warnings unless `strict` is set: records arriving from other
+ * systems must not be lost for them. Structural failures are always errors.
+ */
+import {
+  OperationOutcomeError as MedplumOutcomeError,
+  evalFhirPathTyped,
+  parseFhirPath,
+  validateResource as medplumValidate,
+  type InternalSchemaElement,
+  type InternalTypeSchema,
+} from '@medplum/core';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { expandValueSet, isKnownResourceType, loadDefinitions, typeSchema } from './definitions.js';
+import { issue } from './outcomes.js';
+
+export interface ValidationOptions {
+  /** Reject invariant failures instead of answering them with warnings. */
+  strict?: boolean;
+}
+
+export interface ValidationResult {
+  errors: OperationOutcomeIssue[];
+  warnings: OperationOutcomeIssue[];
+}
+
+const SKIPPED_INVARIANTS = new Set(['ele-1', 'dom-3', 'dom-6', 'ext-1']);
+
+type Atom = ReturnType<typeof parseFhirPath>;
+const parsed = new Map<string, Atom>();
+function atom(expression: string): Atom {
+  let a = parsed.get(expression);
+  if (!a) {
+    a = parseFhirPath(expression);
+    parsed.set(expression, a);
+  }
+  return a;
+}
+
+export function validateResource(resource: unknown, options: ValidationOptions = {}): ValidationResult {
+  loadDefinitions();
+  const errors: OperationOutcomeIssue[] = [];
+  const warnings: OperationOutcomeIssue[] = [];
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+    errors.push(issue('error', 'structure', 'A resource must be a JSON object'));
+    return { errors, warnings };
+  }
+  const type = (resource as { resourceType?: unknown }).resourceType;
+  if (typeof type !== 'string' || !type) {
+    errors.push(issue('error', 'required', 'Missing resourceType', 'resourceType'));
+    return { errors, warnings };
+  }
+  if (!isKnownResourceType(type)) {
+    errors.push(issue('error', 'value', `Unknown resource type "${type}"`, 'resourceType'));
+    return { errors, warnings };
+  }
+  let found: OperationOutcomeIssue[] = [];
+  try {
+    found = medplumValidate(resource as Resource);
+  } catch (err) {
+    if (err instanceof MedplumOutcomeError) found = err.outcome.issue ?? [];
+    else throw err;
+  }
+  for (const i of found) {
+    const text = i.details?.text ?? i.diagnostics ?? '';
+    const normalised: OperationOutcomeIssue = {
+      severity: i.severity,
+      code: i.code,
+      details: { text },
+      diagnostics: text,
+      expression: i.expression,
+    };
+    if (i.code === 'invariant') pushInvariant(normalised, options, errors, warnings);
+    else if (i.severity === 'error' || i.severity === 'fatal') errors.push(normalised);
+    else warnings.push(normalised);
+  }
+  // Datatype-root invariants and required bindings, which the structural validator does not check.
+  const extra: OperationOutcomeIssue[] = [];
+  walkObject(resource as Record<string, unknown>, typeSchema(type), type, type, extra);
+  for (const i of extra) {
+    if (i.code === 'invariant') pushInvariant(i, options, errors, warnings);
+    else errors.push(i);
+  }
+  return { errors, warnings };
+}
+
+function pushInvariant(
+  i: OperationOutcomeIssue,
+  options: ValidationOptions,
+  errors: OperationOutcomeIssue[],
+  warnings: OperationOutcomeIssue[],
+): void {
+  if (options.strict) errors.push({ ...i, severity: 'error' });
+  else warnings.push({ ...i, severity: 'warning' });
+}
+
+function findElement(
+  schema: InternalTypeSchema,
+  key: string,
+): { element: InternalSchemaElement; typeCode: string } | undefined {
+  const direct = schema.elements[key];
+  if (direct) return { element: direct, typeCode: direct.type[0]?.code ?? '' };
+  for (const [name, element] of Object.entries(schema.elements)) {
+    if (!name.endsWith('[x]')) continue;
+    const base = name.slice(0, -3);
+    if (!key.startsWith(base)) continue;
+    const suffix = key.slice(base.length);
+    const t = element.type.find((tt) => tt.code.toLowerCase() === suffix.toLowerCase());
+    if (t) return { element, typeCode: t.code };
+  }
+  return undefined;
+}
+
+function innerSchema(root: InternalTypeSchema, element: InternalSchemaElement): InternalTypeSchema | undefined {
+  return root.innerTypes.find((t) => t.path === element.path);
+}
+
+function walkObject(
+  value: Record<string, unknown>,
+  schema: InternalTypeSchema,
+  rootType: string,
+  path: string,
+  out: OperationOutcomeIssue[],
+): void {
+  const root = typeSchema(rootType);
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'resourceType' || key.startsWith('_') || v === null || v === undefined) continue;
+    const found = findElement(schema, key);
+    if (!found) continue; // unknown elements are reported by the structural validator
+    const { element, typeCode } = found;
+    const values = Array.isArray(v) ? v : [v];
+    values.forEach((item, index) => {
+      const itemPath = Array.isArray(v) ? `${path}.${key}[${index}]` : `${path}.${key}`;
+      if (element.binding?.strength === 'required' && element.binding.valueSet) {
+        checkBinding(item, typeCode, element.binding.valueSet, itemPath, out);
+      }
+      if (typeof item !== 'object' || item === null) return;
+      if (typeCode === 'BackboneElement' || typeCode === 'Element') {
+        const inner = innerSchema(root, element);
+        if (inner) walkObject(item as Record<string, unknown>, inner, rootType, itemPath, out);
+        return;
+      }
+      if (typeCode === 'Resource' || typeCode === 'DomainResource') {
+        const rt = (item as { resourceType?: string }).resourceType;
+        if (rt && isKnownResourceType(rt)) walkObject(item as Record<string, unknown>, typeSchema(rt), rt, itemPath, out);
+        return;
+      }
+      if (!/^[A-Z]/.test(typeCode)) return;
+      let dt: InternalTypeSchema;
+      try {
+        dt = typeSchema(typeCode);
+      } catch {
+        return;
+      }
+      for (const c of dt.constraints ?? []) {
+        if (c.severity !== 'error' || SKIPPED_INVARIANTS.has(c.key) || !c.expression) continue;
+        if (!constraintHolds(c.expression, typeCode, item)) {
+          out.push(issue('error', 'invariant', `Constraint ${c.key} not met: ${c.description}`, itemPath));
+        }
+      }
+      walkObject(item as Record<string, unknown>, dt, typeCode, itemPath, out);
+    });
+  }
+}
+
+function constraintHolds(expression: string, type: string, value: unknown): boolean {
+  try {
+    const result = evalFhirPathTyped(atom(expression), [{ type, value }]);
+    if (result.length === 0) return true;
+    return result.every((r) => r.value !== false);
+  } catch {
+    return true; // an expression the engine cannot evaluate is not the record's fault
+  }
+}
+
+function checkBinding(item: unknown, typeCode: string, valueSet: string, path: string, out: OperationOutcomeIssue[]): void {
+  const expansion = expandValueSet(valueSet);
+  if (!expansion) return;
+  const vsName = valueSet.split('|')[0];
+  const inSet = (system: string | undefined, code: string | undefined): boolean => {
+    if (code === undefined) return true;
+    if (system === undefined) return [...expansion.values()].some((s) => s.has(code));
+    return expansion.get(system)?.has(code) ?? false;
+  };
+  if (typeCode === 'code' && typeof item === 'string') {
+    if (!inSet(undefined, item)) {
+      out.push(issue('error', 'code-invalid', `Value "${item}" is not in the required value set ${vsName}`, path));
+    }
+  } else if (typeCode === 'Coding' && item && typeof item === 'object') {
+    const c = item as { system?: string; code?: string };
+    if (!inSet(c.system, c.code)) {
+      out.push(issue('error', 'code-invalid', `Code "${c.system ?? ''}|${c.code}" is not in the required value set ${vsName}`, path));
+    }
+  } else if (typeCode === 'CodeableConcept' && item && typeof item === 'object') {
+    const codings = (item as { coding?: { system?: string; code?: string }[] }).coding ?? [];
+    if (codings.length > 0 && !codings.some((c) => inSet(c.system, c.code))) {
+      out.push(issue('error', 'code-invalid', `No coding is in the required value set ${vsName}`, path));
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/** PostgreSQL server adapter (production), through node-postgres. */
+import pg from 'pg';
+import type { Db, Queryable, QueryResult } from './db.js';
+
+// Return int8 (count(*), bigint) as numbers, as PGlite does, and keep timestamps as ISO strings.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1184, (v) => v);
+pg.types.setTypeParser(1114, (v) => v);
+pg.types.setTypeParser(1082, (v) => v);
+
+function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const r = await client.query(sql, params as unknown[]);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    },
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
+  };
+}
+
+export async function openPg(url: string, options: { max?: number } = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  pool.on('error', () => {
+    /* an idle client lost its connection; the pool replaces it */
+  });
+  await pool.query('select 1');
+  const base = wrap(pool);
+  return {
+    kind: 'pg',
+    query: base.query,
+    exec: base.exec,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/** Embedded adapter: PGlite (PostgreSQL compiled to WASM) in a data folder or in memory. */
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
+import type { Db, Queryable, QueryResult } from './db.js';
+
+type PGliteLike = Pick<PGlite, 'query' | 'exec'>;
+
+function wrap(client: PGliteLike): Queryable {
+  return {
+    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const r = await client.query<R>(sql, params);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await client.exec(sql);
+    },
+  };
+}
+
+/** Serialises use of the single PGlite connection so a transaction never interleaves with other work. */
+class Mutex {
+  private last: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.last.then(fn, fn);
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export function wrapPGlite(pglite: PGlite): Db {
+  const lock = new Mutex();
+  const base = wrap(pglite);
+  return {
+    kind: 'pglite',
+    query: (sql, params) => lock.run(() => base.query(sql, params)),
+    exec: (sql) => lock.run(() => base.exec(sql)),
+    transaction: (fn) => lock.run(() => pglite.transaction((tx) => fn(wrap(tx)))),
+    async close() {
+      await lock.run(() => pglite.close());
+    },
+  };
+}
+
+export async function createPGlite(dataDir?: string): Promise<PGlite> {
+  return PGlite.create(dataDir, {
+    extensions: { pg_trgm, fuzzystrmatch },
+  });
+}
+
+export async function openPGlite(dataDir?: string): Promise<Db> {
+  return wrapPGlite(await createPGlite(dataDir));
+}

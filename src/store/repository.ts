@@ -1,0 +1,334 @@
+/**
+ * The resource repository: versioned, soft-deleting writes of many resources in one statement, and
+ * reads of current and past versions. Every function takes the Queryable it runs on, so a caller
+ * can put several calls in one transaction.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { contentHash } from '../fhir/canonical.js';
+import { patientCompartments } from '../fhir/compartments.js';
+import { buildIndexRows, normaliseString, type IndexRows } from '../fhir/index-values.js';
+import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
+import type { Queryable } from './db.js';
+
+export interface StoredResource {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  deleted: boolean;
+  resource: Resource;
+}
+
+export type WriteMethod = 'POST' | 'PUT' | 'DELETE';
+
+export interface WriteRequest {
+  resourceType: string;
+  id: string;
+  /** The new content; absent for a delete. */
+  resource?: Resource;
+  method: WriteMethod;
+  /** Expected current version (If-Match); a mismatch fails the whole write with 412. */
+  ifMatch?: number;
+  /** A create with a server-assigned id: a row that already exists is a conflict. */
+  mustBeNew?: boolean;
+}
+
+export type WriteOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'already-deleted';
+
+export interface WriteResult {
+  outcome: WriteOutcome;
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  resource?: Resource;
+}
+
+interface CurrentRow {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  deleted: boolean;
+  content_hash: string;
+  last_updated: string;
+}
+
+const key = (t: string, id: string): string => `${t}/${id}`;
+
+function toIso(v: unknown): string {
+  if (v instanceof Date) return v.toISOString();
+  const s = String(v);
+  const d = new Date(s.includes('T') ? s : s.replace(' ', 'T'));
+  return Number.isNaN(d.getTime()) ? s : d.toISOString();
+}
+
+/**
+ * Writes resources as one set-based statement (after one locking read). Same-content writes are
+ * skipped (no new version). Call inside a transaction when several writes must stand or fall together.
+ */
+export async function writeResources(q: Queryable, requests: WriteRequest[], now = new Date()): Promise<WriteResult[]> {
+  if (requests.length === 0) return [];
+  const lastUpdated = now.toISOString();
+  const types = requests.map((r) => r.resourceType);
+  const ids = requests.map((r) => r.id);
+  const existing = await q.query<CurrentRow>(
+    `SELECT r.resource_type, r.id, r.version_id, r.deleted, r.content_hash, r.last_updated
+       FROM resource r JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i
+      ORDER BY r.resource_type, r.id
+      FOR UPDATE OF r`,
+    [types, ids],
+  );
+  const state = new Map<string, { versionId: number; deleted: boolean; hash: string; lastUpdated: string }>();
+  for (const row of existing.rows) {
+    state.set(key(row.resource_type, row.id), {
+      versionId: Number(row.version_id),
+      deleted: row.deleted,
+      hash: row.content_hash,
+      lastUpdated: toIso(row.last_updated),
+    });
+  }
+
+  const results: WriteResult[] = [];
+  // Final row per resource (a resource written twice in one batch keeps its last state).
+  const finalRows = new Map<string, { t: string; id: string; v: number; deleted: boolean; hash: string; comps: string; json: string | null; index?: IndexRows; hadRows: boolean }>();
+  const hist: { t: string; id: string; v: number; deleted: boolean; method: string; json: string | null }[] = [];
+
+  for (const req of requests) {
+    const k = key(req.resourceType, req.id);
+    const cur = state.get(k);
+    if (req.mustBeNew && cur) throw conflict(`${k} already exists`);
+    if (req.ifMatch !== undefined) {
+      if (!cur || cur.deleted) throw preconditionFailed(`If-Match: ${k} does not exist`);
+      if (cur.versionId !== req.ifMatch) {
+        throw preconditionFailed(`If-Match: ${k} is at version ${cur.versionId}, not ${req.ifMatch}`);
+      }
+    }
+    if (req.method === 'DELETE') {
+      if (!cur) {
+        results.push({ outcome: 'already-deleted', resourceType: req.resourceType, id: req.id, versionId: 0, lastUpdated });
+        continue;
+      }
+      if (cur.deleted) {
+        results.push({ outcome: 'already-deleted', resourceType: req.resourceType, id: req.id, versionId: cur.versionId, lastUpdated: cur.lastUpdated });
+        continue;
+      }
+      const v = cur.versionId + 1;
+      state.set(k, { versionId: v, deleted: true, hash: cur.hash, lastUpdated });
+      const prev = finalRows.get(k);
+      finalRows.set(k, { t: req.resourceType, id: req.id, v, deleted: true, hash: cur.hash, comps: prev?.comps ?? '', json: null, hadRows: true });
+      hist.push({ t: req.resourceType, id: req.id, v, deleted: true, method: 'DELETE', json: null });
+      results.push({ outcome: 'deleted', resourceType: req.resourceType, id: req.id, versionId: v, lastUpdated });
+      continue;
+    }
+    const resource = req.resource as Resource;
+    const hash = contentHash({ ...resource, id: req.id } as Resource);
+    if (cur && !cur.deleted && cur.hash === hash) {
+      const unchanged = withMeta(resource, req.id, cur.versionId, cur.lastUpdated);
+      results.push({ outcome: 'unchanged', resourceType: req.resourceType, id: req.id, versionId: cur.versionId, lastUpdated: cur.lastUpdated, resource: unchanged });
+      continue;
+    }
+    const v = (cur?.versionId ?? 0) + 1;
+    const stored = withMeta(resource, req.id, v, lastUpdated);
+    const index = buildIndexRows(stored);
+    const comps = patientCompartments(stored, index.reference).join(',');
+    const json = JSON.stringify(stored);
+    state.set(k, { versionId: v, deleted: false, hash, lastUpdated });
+    finalRows.set(k, { t: req.resourceType, id: req.id, v, deleted: false, hash, comps, json, index, hadRows: !!cur || finalRows.has(k) });
+    hist.push({ t: req.resourceType, id: req.id, v, deleted: false, method: req.method, json });
+    results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', resourceType: req.resourceType, id: req.id, versionId: v, lastUpdated, resource: stored });
+  }
+
+  if (finalRows.size > 0) await persist(q, [...finalRows.values()], hist, lastUpdated);
+  return results;
+}
+
+function withMeta(resource: Resource, id: string, versionId: number, lastUpdated: string): Resource {
+  return { ...resource, id, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource;
+}
+
+async function persist(
+  q: Queryable,
+  rows: { t: string; id: string; v: number; deleted: boolean; hash: string; comps: string; json: string | null; index?: IndexRows; hadRows: boolean }[],
+  hist: { t: string; id: string; v: number; deleted: boolean; method: string; json: string | null }[],
+  lastUpdated: string,
+): Promise<void> {
+  const reindexed = rows.filter((r) => r.hadRows);
+  const idx = { tok: [[], [], [], [], [], []] as unknown[][], str: [[], [], [], [], []] as unknown[][], dat: [[], [], [], [], []] as unknown[][], ref: [[], [], [], [], [], []] as unknown[][], num: [[], [], [], []] as unknown[][], qty: [[], [], [], [], [], []] as unknown[][], uri: [[], [], [], []] as unknown[][] };
+  const push = (cols: unknown[][], values: unknown[]): void => values.forEach((v, i) => (cols[i] as unknown[]).push(v));
+  for (const r of rows) {
+    if (!r.index) continue;
+    for (const x of r.index.token) push(idx.tok, [r.t, r.id, x.code, x.system, x.value, x.text]);
+    for (const x of r.index.string) push(idx.str, [r.t, r.id, x.code, x.value, normaliseString(x.value)]);
+    for (const x of r.index.date) push(idx.dat, [r.t, r.id, x.code, x.lo, x.hi]);
+    for (const x of r.index.reference) push(idx.ref, [r.t, r.id, x.code, x.targetType, x.targetId, x.url]);
+    for (const x of r.index.number) push(idx.num, [r.t, r.id, x.code, x.value]);
+    for (const x of r.index.quantity) push(idx.qty, [r.t, r.id, x.code, x.value, x.system, x.unit]);
+    for (const x of r.index.uri) push(idx.uri, [r.t, r.id, x.code, x.value]);
+  }
+  const params: unknown[] = [];
+  const p = (v: unknown): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const rt = p(rows.map((r) => r.t));
+  const ri = p(rows.map((r) => r.id));
+  const rv = p(rows.map((r) => r.v));
+  const rd = p(rows.map((r) => r.deleted));
+  const rh = p(rows.map((r) => r.hash));
+  const rc = p(rows.map((r) => r.comps));
+  const rj = p(rows.map((r) => r.json));
+  const lu = p(lastUpdated);
+  const ctes: string[] = [];
+  ctes.push(`up AS (
+    INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content_hash, compartments, content)
+    SELECT t, i, v, ${lu}::timestamptz, d, h, coalesce(string_to_array(nullif(c, ''), ','), '{}'), coalesce(j::jsonb, '{}'::jsonb)
+      FROM unnest(${rt}::text[], ${ri}::text[], ${rv}::int[], ${rd}::bool[], ${rh}::text[], ${rc}::text[], ${rj}::text[]) AS x(t, i, v, d, h, c, j)
+    ON CONFLICT (resource_type, id) DO UPDATE SET
+      version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted,
+      content_hash = EXCLUDED.content_hash,
+      compartments = CASE WHEN EXCLUDED.deleted THEN resource.compartments ELSE EXCLUDED.compartments END,
+      content = CASE WHEN EXCLUDED.deleted THEN resource.content ELSE EXCLUDED.content END
+    RETURNING 1)`);
+  ctes.push(`hist AS (
+    INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
+    SELECT t, i, v, ${lu}::timestamptz, d, m, j::jsonb
+      FROM unnest(${p(hist.map((h) => h.t))}::text[], ${p(hist.map((h) => h.id))}::text[], ${p(hist.map((h) => h.v))}::int[],
+                  ${p(hist.map((h) => h.deleted))}::bool[], ${p(hist.map((h) => h.method))}::text[], ${p(hist.map((h) => h.json))}::text[]) AS x(t, i, v, d, m, j)
+    RETURNING 1)`);
+  if (reindexed.length) {
+    const dt = p(reindexed.map((r) => r.t));
+    const di = p(reindexed.map((r) => r.id));
+    for (const table of ['sp_token', 'sp_string', 'sp_date', 'sp_reference', 'sp_number', 'sp_quantity', 'sp_uri']) {
+      ctes.push(`del_${table} AS (DELETE FROM ${table} s USING unnest(${dt}::text[], ${di}::text[]) AS k(t, i)
+        WHERE s.resource_type = k.t AND s.id = k.i RETURNING 1)`);
+    }
+  }
+  const insert = (table: string, cols: string[], types: string[], data: unknown[][]): void => {
+    if ((data[0] as unknown[]).length === 0) return;
+    const args = data.map((col, i) => `${p(col)}::${types[i]}[]`).join(', ');
+    ctes.push(`ins_${table} AS (INSERT INTO ${table} (resource_type, id, ${cols.join(', ')}) SELECT * FROM unnest(${args}) RETURNING 1)`);
+  };
+  insert('sp_token', ['code', 'system', 'value', 'text'], ['text', 'text', 'text', 'text', 'text', 'text'], idx.tok);
+  insert('sp_string', ['code', 'value', 'norm'], ['text', 'text', 'text', 'text', 'text'], idx.str);
+  insert('sp_date', ['code', 'lo', 'hi'], ['text', 'text', 'text', 'timestamptz', 'timestamptz'], idx.dat);
+  insert('sp_reference', ['code', 'target_type', 'target_id', 'url'], ['text', 'text', 'text', 'text', 'text', 'text'], idx.ref);
+  insert('sp_number', ['code', 'value'], ['text', 'text', 'text', 'numeric'], idx.num);
+  insert('sp_quantity', ['code', 'value', 'system', 'unit'], ['text', 'text', 'text', 'numeric', 'text', 'text'], idx.qty);
+  insert('sp_uri', ['code', 'value'], ['text', 'text', 'text', 'text'], idx.uri);
+  await q.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+}
+
+interface ResourceRow {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: unknown;
+  deleted: boolean;
+  content: Resource | string | null;
+}
+
+function parseContent(c: Resource | string | null): Resource {
+  return (typeof c === 'string' ? JSON.parse(c) : c) as Resource;
+}
+
+function toStored(row: ResourceRow): StoredResource {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: Number(row.version_id),
+    lastUpdated: toIso(row.last_updated),
+    deleted: row.deleted,
+    resource: parseContent(row.content),
+  };
+}
+
+/** The current version, including a deleted one (flagged), or undefined when it never existed. */
+export async function readCurrent(q: Queryable, resourceType: string, id: string): Promise<StoredResource | undefined> {
+  const r = await q.query<ResourceRow>(
+    'SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource WHERE resource_type = $1 AND id = $2',
+    [resourceType, id],
+  );
+  return r.rows[0] ? toStored(r.rows[0]) : undefined;
+}
+
+/** Read for the API: 404 when unknown, 410 when deleted. */
+export async function readResource(q: Queryable, resourceType: string, id: string): Promise<StoredResource> {
+  const cur = await readCurrent(q, resourceType, id);
+  if (!cur) throw notFound(`${resourceType}/${id} not found`);
+  if (cur.deleted) throw gone(`${resourceType}/${id} was deleted`);
+  return cur;
+}
+
+export async function readVersion(q: Queryable, resourceType: string, id: string, versionId: number): Promise<StoredResource> {
+  const r = await q.query<ResourceRow>(
+    `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
+      WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+    [resourceType, id, versionId],
+  );
+  const row = r.rows[0];
+  if (!row) throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
+  if (row.deleted) throw gone(`${resourceType}/${id} version ${versionId} is a deletion`);
+  return toStored(row);
+}
+
+export interface HistoryEntry extends StoredResource {
+  method: string;
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  since?: string;
+  count: number;
+  offset: number;
+}
+
+/** Versions newest first, for instance, type or system history. */
+export async function readHistory(q: Queryable, h: HistoryQuery): Promise<{ entries: HistoryEntry[]; total: number }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (h.resourceType) {
+    params.push(h.resourceType);
+    where.push(`resource_type = $${params.length}`);
+  }
+  if (h.id) {
+    params.push(h.id);
+    where.push(`id = $${params.length}`);
+  }
+  if (h.since) {
+    params.push(h.since);
+    where.push(`last_updated >= $${params.length}::timestamptz`);
+  }
+  const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_history ${w}`, params);
+  params.push(h.count, h.offset);
+  const r = await q.query<ResourceRow & { method: string }>(
+    `SELECT resource_type, id, version_id, last_updated, deleted, method, content FROM resource_history ${w}
+      ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    params,
+  );
+  return {
+    total: Number(total.rows[0]?.n ?? 0),
+    entries: r.rows.map((row) => ({ ...toStored(row), method: row.method, resource: row.content ? parseContent(row.content) : (undefined as unknown as Resource) })),
+  };
+}
+
+/** Current, not deleted resources by keys, in the order asked. */
+export async function readMany(q: Queryable, keys: { resourceType: string; id: string }[]): Promise<StoredResource[]> {
+  if (keys.length === 0) return [];
+  const r = await q.query<ResourceRow & { ord: number }>(
+    `SELECT r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content, k.ord
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(t, i, ord)
+       JOIN resource r ON r.resource_type = k.t AND r.id = k.i
+      WHERE NOT r.deleted ORDER BY k.ord`,
+    [keys.map((k) => k.resourceType), keys.map((k) => k.id)],
+  );
+  return r.rows.map(toStored);
+}
+
+export async function countResources(q: Queryable): Promise<Record<string, number>> {
+  const r = await q.query<{ resource_type: string; n: number }>(
+    'SELECT resource_type, count(*)::int AS n FROM resource WHERE NOT deleted GROUP BY resource_type ORDER BY resource_type',
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.resource_type, Number(x.n)]));
+}

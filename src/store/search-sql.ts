@@ -1,0 +1,263 @@
+/** Compiles a parsed search request into SQL over the resource and index tables. */
+import { dateRange } from '../fhir/dates.js';
+import { normaliseString, parseReference } from '../fhir/index-values.js';
+import { badRequest } from '../fhir/outcomes.js';
+import { splitPrefix, type Filter, type SearchRequest, type SortKey } from '../fhir/search-request.js';
+import type { Queryable } from './db.js';
+
+export class Params {
+  readonly values: unknown[] = [];
+  add(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** SQL boolean expression selecting the resources (alias r) of `resourceType` matching every filter. */
+export function whereClause(resourceType: string, filters: Filter[], p: Params, alias = 'r'): string {
+  const parts = [`${alias}.resource_type = ${p.add(resourceType)}`, `NOT ${alias}.deleted`];
+  for (const f of filters) parts.push(filterSql(resourceType, f, p, alias));
+  return parts.join(' AND ');
+}
+
+function idsIn(table: string, resourceType: string, code: string, cond: string, p: Params): string {
+  return `SELECT s.id FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.code = ${p.add(code)}${cond ? ` AND (${cond})` : ''}`;
+}
+
+function filterSql(resourceType: string, f: Filter, p: Params, alias: string): string {
+  if (f.has) {
+    const h = f.has;
+    const inner = new Params();
+    void inner;
+    const sub = whereClause(h.resourceType, [h.filter], p, 'h');
+    return `${alias}.id IN (SELECT s.target_id FROM sp_reference s JOIN resource h ON h.resource_type = s.resource_type AND h.id = s.id
+      WHERE s.resource_type = ${p.add(h.resourceType)} AND s.code = ${p.add(h.referenceCode)} AND s.target_type = ${p.add(resourceType)} AND ${sub})`;
+  }
+  if (f.chain) {
+    const c = f.chain;
+    const sub = whereClause(c.resourceType, [c.filter], p, 'c');
+    return `${alias}.id IN (SELECT s.id FROM sp_reference s JOIN resource c ON c.resource_type = s.target_type AND c.id = s.target_id
+      WHERE s.resource_type = ${p.add(resourceType)} AND s.code = ${p.add(f.code)} AND s.target_type = ${p.add(c.resourceType)} AND ${sub})`;
+  }
+  if (f.modifier === 'missing') {
+    const missing = f.values[0] === 'true';
+    if (f.code === '_id' || f.code === '_lastUpdated') return missing ? 'false' : 'true';
+    const table = tableFor(f.type);
+    const codeName = f.code;
+    return `${alias}.id ${missing ? 'NOT IN' : 'IN'} (SELECT s.id FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.code = ${p.add(codeName)})`;
+  }
+  if (f.code === '_id') {
+    const ids = f.values.filter(Boolean);
+    return `${alias}.id = ANY(${p.add(ids)}::text[])`;
+  }
+  if (f.code === '_lastUpdated') {
+    return `(${f.values.map((v) => dateCond(v, `${alias}.last_updated`, `${alias}.last_updated`, p)).join(' OR ')})`;
+  }
+  switch (f.type) {
+    case 'token': return tokenSql(resourceType, f, p, alias);
+    case 'string': return stringSql(resourceType, f, p, alias);
+    case 'date': return `${alias}.id IN (${idsIn('sp_date', resourceType, f.code, f.values.map((v) => dateCond(v, 's.lo', 's.hi', p)).join(' OR '), p)})`;
+    case 'reference': return referenceSql(resourceType, f, p, alias);
+    case 'number': return `${alias}.id IN (${idsIn('sp_number', resourceType, f.code, f.values.map((v) => numberCond(v, 's.value', p)).join(' OR '), p)})`;
+    case 'quantity': return `${alias}.id IN (${idsIn('sp_quantity', resourceType, f.code, f.values.map((v) => quantityCond(v, p)).join(' OR '), p)})`;
+    case 'uri': return uriSql(resourceType, f, p, alias);
+    default: throw badRequest(`Search on ${f.type} parameter "${f.code}" is not supported`, f.code);
+  }
+}
+
+export function tableFor(type: string): string {
+  switch (type) {
+    case 'token': return 'sp_token';
+    case 'string': return 'sp_string';
+    case 'date': return 'sp_date';
+    case 'reference': return 'sp_reference';
+    case 'number': return 'sp_number';
+    case 'quantity': return 'sp_quantity';
+    case 'uri': return 'sp_uri';
+    default: throw badRequest(`Unsupported parameter type ${type}`);
+  }
+}
+
+function tokenSql(resourceType: string, f: Filter, p: Params, alias: string): string {
+  if (f.modifier === 'text') {
+    const conds = f.values.map((v) => `lower(s.text) LIKE ${p.add(`%${likeEscape(v.toLowerCase())}%`)}`);
+    return `${alias}.id IN (${idsIn('sp_token', resourceType, f.code, conds.join(' OR '), p)})`;
+  }
+  if (f.modifier === 'of-type') {
+    // value: system|code|value
+    const conds = f.values.map((v) => {
+      const parts = v.split('|');
+      if (parts.length !== 3) throw badRequest(`:of-type needs system|code|value, got "${v}"`, `${f.code}:of-type`);
+      return `(s.system = ${p.add(`${parts[0]}|${parts[1]}`)} AND s.value = ${p.add(parts[2])})`;
+    });
+    return `${alias}.id IN (${idsIn('sp_token', resourceType, `${f.code}:of-type`, conds.join(' OR '), p)})`;
+  }
+  const conds = f.values.map((v) => tokenCond(v, p));
+  const sub = idsIn('sp_token', resourceType, f.code, conds.join(' OR '), p);
+  return f.modifier === 'not' ? `${alias}.id NOT IN (${sub})` : `${alias}.id IN (${sub})`;
+}
+
+function tokenCond(v: string, p: Params): string {
+  const bar = v.indexOf('|');
+  if (bar < 0) return `s.value = ${p.add(v)}`;
+  const system = v.slice(0, bar);
+  const code = v.slice(bar + 1);
+  if (system === '' && code === '') return 'false';
+  if (system === '') return `(s.value = ${p.add(code)} AND s.system IS NULL)`;
+  if (code === '') return `s.system = ${p.add(system)}`;
+  return `(s.value = ${p.add(code)} AND s.system = ${p.add(system)})`;
+}
+
+function stringSql(resourceType: string, f: Filter, p: Params, alias: string): string {
+  const conds = f.values.map((v) => {
+    if (f.modifier === 'exact') return `s.value = ${p.add(v)}`;
+    const n = likeEscape(normaliseString(v));
+    if (f.modifier === 'contains') return `s.norm LIKE ${p.add(`%${n}%`)}`;
+    return `s.norm LIKE ${p.add(`${n}%`)}`;
+  });
+  return `${alias}.id IN (${idsIn('sp_string', resourceType, f.code, conds.join(' OR '), p)})`;
+}
+
+function referenceSql(resourceType: string, f: Filter, p: Params, alias: string): string {
+  const typeModifier = f.modifier && /^[A-Z]/.test(f.modifier) ? f.modifier : undefined;
+  if (f.modifier === 'identifier') {
+    throw badRequest(':identifier on references is not supported', `${f.code}:identifier`);
+  }
+  const conds = f.values.map((v) => {
+    const parsed = parseReference(v);
+    if (parsed) {
+      if (typeModifier && typeModifier !== parsed.type) return 'false';
+      return `(s.target_type = ${p.add(parsed.type)} AND s.target_id = ${p.add(parsed.id)})`;
+    }
+    if (/^[A-Za-z0-9\-.]{1,64}$/.test(v)) {
+      return typeModifier ? `(s.target_type = ${p.add(typeModifier)} AND s.target_id = ${p.add(v)})` : `s.target_id = ${p.add(v)}`;
+    }
+    return `s.url = ${p.add(v)}`;
+  });
+  return `${alias}.id IN (${idsIn('sp_reference', resourceType, f.code, conds.join(' OR '), p)})`;
+}
+
+function uriSql(resourceType: string, f: Filter, p: Params, alias: string): string {
+  const conds = f.values.map((v) => {
+    if (f.modifier === 'below') return `s.value LIKE ${p.add(`${likeEscape(v)}%`)}`;
+    if (f.modifier === 'above') return `${p.add(v)} LIKE (replace(replace(replace(s.value, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')`;
+    return `s.value = ${p.add(v)}`;
+  });
+  return `${alias}.id IN (${idsIn('sp_uri', resourceType, f.code, conds.join(' OR '), p)})`;
+}
+
+/** Date comparison of a search value against a stored range [lo, hi] (FHIR R4 search 3.1.1.4.2). */
+export function dateCond(raw: string, lo: string, hi: string, p: Params): string {
+  const { prefix, value } = splitPrefix(raw);
+  const r = dateRange(value);
+  if (!r) throw badRequest(`Invalid date "${value}"`);
+  const qlo = `${p.add(r.lo)}::timestamptz`;
+  const qhi = `${p.add(r.hi)}::timestamptz`;
+  switch (prefix) {
+    case 'eq': return `(${lo} >= ${qlo} AND ${hi} <= ${qhi})`;
+    case 'ne': return `NOT (${lo} >= ${qlo} AND ${hi} <= ${qhi})`;
+    case 'gt': return `${hi} > ${qhi}`;
+    case 'lt': return `${lo} < ${qlo}`;
+    case 'ge': return `${hi} >= ${qlo}`;
+    case 'le': return `${lo} <= ${qhi}`;
+    case 'sa': return `${lo} > ${qhi}`;
+    case 'eb': return `${hi} < ${qlo}`;
+    case 'ap': {
+      const now = Date.now();
+      const a = Date.parse(r.lo);
+      const b = Date.parse(r.hi);
+      const pad = Math.max(Math.abs(now - (a + b) / 2) * 0.1, 86_400_000);
+      return `(${lo} <= ${p.add(new Date(b + pad).toISOString())}::timestamptz AND ${hi} >= ${p.add(new Date(a - pad).toISOString())}::timestamptz)`;
+    }
+  }
+}
+
+/** Number comparison with the implicit precision of the search value (FHIR R4 search 3.1.1.4.1). */
+export function numberCond(raw: string, col: string, p: Params): string {
+  const { prefix, value } = splitPrefix(raw);
+  if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) throw badRequest(`Invalid number "${value}"`);
+  const n = Number(value);
+  const decimals = value.includes('.') && !/[eE]/.test(value) ? (value.split('.')[1] as string).length : 0;
+  const half = 0.5 * 10 ** -decimals;
+  const v = `${p.add(value)}::numeric`;
+  switch (prefix) {
+    case 'eq': return `(${col} >= ${p.add(String(n - half))}::numeric AND ${col} < ${p.add(String(n + half))}::numeric)`;
+    case 'ne': return `NOT (${col} >= ${p.add(String(n - half))}::numeric AND ${col} < ${p.add(String(n + half))}::numeric)`;
+    case 'gt': case 'sa': return `${col} > ${v}`;
+    case 'lt': case 'eb': return `${col} < ${v}`;
+    case 'ge': return `${col} >= ${v}`;
+    case 'le': return `${col} <= ${v}`;
+    case 'ap': {
+      const pad = Math.abs(n) * 0.1;
+      return `(${col} >= ${p.add(String(n - pad))}::numeric AND ${col} <= ${p.add(String(n + pad))}::numeric)`;
+    }
+  }
+}
+
+function quantityCond(raw: string, p: Params): string {
+  const [num, system, code] = raw.split('|') as [string, string | undefined, string | undefined];
+  const parts = [numberCond(num, 's.value', p)];
+  if (system) parts.push(`s.system = ${p.add(system)}`);
+  if (code) parts.push(`s.unit = ${p.add(code)}`);
+  return `(${parts.join(' AND ')})`;
+}
+
+function sortExpr(resourceType: string, s: SortKey, p: Params): string {
+  if (s.code === '_id') return 'r.id';
+  if (s.code === '_lastUpdated') return 'r.last_updated';
+  const table = tableFor(s.type);
+  const col = { sp_token: 'value', sp_string: 'norm', sp_date: s.descending ? 'hi' : 'lo', sp_reference: 'url', sp_number: 'value', sp_quantity: 'value', sp_uri: 'value' }[table];
+  const agg = s.descending ? 'max' : 'min';
+  return `(SELECT ${agg}(s.${col}) FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.id = r.id AND s.code = ${p.add(s.code)})`;
+}
+
+export interface SearchPage {
+  ids: string[];
+  total?: number;
+}
+
+/** Runs the search: one page of matching ids in order, and the total when asked. */
+export async function searchIds(q: Queryable, req: SearchRequest): Promise<SearchPage> {
+  const p = new Params();
+  const where = whereClause(req.resourceType, req.filters, p);
+  const order = req.sort.map((s) => `${sortExpr(req.resourceType, s, p)} ${s.descending ? 'DESC NULLS LAST' : 'ASC NULLS LAST'}`);
+  order.push('r.id');
+  let total: number | undefined;
+  if (req.total === 'accurate' || req.summary === 'count') {
+    const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource r WHERE ${where}`, [...p.values]);
+    total = Number(c.rows[0]?.n ?? 0);
+  }
+  if (req.summary === 'count' || req.count === 0) return { ids: [], total };
+  const lim = p.add(req.count);
+  const off = p.add(req.offset);
+  const r = await q.query<{ id: string }>(`SELECT r.id FROM resource r WHERE ${where} ORDER BY ${order.join(', ')} LIMIT ${lim} OFFSET ${off}`, p.values);
+  return { ids: r.rows.map((x) => x.id), total };
+}
+
+/** Targets of the given reference parameter from the given resources (_include). */
+export async function includeTargets(q: Queryable, sourceType: string, ids: string[], code: string, targetType?: string): Promise<{ resourceType: string; id: string }[]> {
+  if (ids.length === 0) return [];
+  const params: unknown[] = [sourceType, ids, code];
+  let extra = '';
+  if (targetType) {
+    params.push(targetType);
+    extra = ' AND target_type = $4';
+  }
+  const r = await q.query<{ target_type: string; target_id: string }>(
+    `SELECT DISTINCT target_type, target_id FROM sp_reference WHERE resource_type = $1 AND id = ANY($2::text[]) AND code = $3 AND target_id IS NOT NULL AND target_type IS NOT NULL${extra}`,
+    params,
+  );
+  return r.rows.map((x) => ({ resourceType: x.target_type, id: x.target_id }));
+}
+
+/** Resources of sourceType whose reference parameter points at the given targets (_revinclude). */
+export async function revincludeSources(q: Queryable, sourceType: string, code: string, targetType: string, targetIds: string[]): Promise<{ resourceType: string; id: string }[]> {
+  if (targetIds.length === 0) return [];
+  const r = await q.query<{ id: string }>(
+    `SELECT DISTINCT id FROM sp_reference WHERE target_id = ANY($1::text[]) AND target_type = $2 AND code = $3 AND resource_type = $4`,
+    [targetIds, targetType, code, sourceType],
+  );
+  return r.rows.map((x) => ({ resourceType: sourceType, id: x.id }));
+}
