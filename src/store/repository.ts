@@ -66,9 +66,8 @@ function toIso(v: unknown): string {
  * Writes resources as one set-based statement (after one locking read). Same-content writes are
  * skipped (no new version). Call inside a transaction when several writes must stand or fall together.
  */
-export async function writeResources(q: Queryable, requests: WriteRequest[], now = new Date()): Promise<WriteResult[]> {
+export async function writeResources(q: Queryable, requests: WriteRequest[], now?: Date): Promise<WriteResult[]> {
   if (requests.length === 0) return [];
-  const lastUpdated = now.toISOString();
   const types = requests.map((r) => r.resourceType);
   const ids = requests.map((r) => r.id);
   const existing = await q.query<CurrentRow>(
@@ -87,6 +86,12 @@ export async function writeResources(q: Queryable, requests: WriteRequest[], now
       lastUpdated: toIso(row.last_updated),
     });
   }
+
+  // The clock is read after the locks are held, so versions of one resource are in time order;
+  // it never goes backwards for a resource even if the wall clock does.
+  let time = (now ?? new Date()).getTime();
+  for (const s of state.values()) time = Math.max(time, Date.parse(s.lastUpdated) + 1);
+  const lastUpdated = new Date(time).toISOString();
 
   const results: WriteResult[] = [];
   // Final row per resource (a resource written twice in one batch keeps its last state).
