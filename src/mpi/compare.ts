@@ -1,0 +1,202 @@
+/**
+ * Field comparisons. Each returns a level index (0 = best, last = disagreement) or -1 when either
+ * value is missing. Levels follow the labels in default-config.ts.
+ */
+import damerauLevenshtein from 'talisman/metrics/damerau-levenshtein.js';
+import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
+import { areNicknames } from './nicknames.js';
+import type { Prepared } from './prepare.js';
+import type { ComparisonKind, MatcherConfig } from './types.js';
+
+type Sim = MatcherConfig['similarity'];
+
+const shareCode = (a: string[], b: string[]): boolean => a.some((c) => c.length > 0 && b.includes(c));
+
+/** exact / similar (typo, phonetic, nickname) / fuzzy (weaker, initial) / else. */
+function nameLevel(a: string, b: string, ac: string[], bc: string[], sim: Sim): number {
+  if (a === b) return 0;
+  if (a.length === 1 || b.length === 1) return a[0] === b[0] ? 2 : 3;
+  const jw = jaroWinkler(a, b);
+  if (jw >= sim.high || areNicknames(a, b) || (shareCode(ac, bc) && damerauLevenshtein(a, b) <= 2)) return 1;
+  if (jw >= sim.low || shareCode(ac, bc) || a.startsWith(b) || b.startsWith(a)) return 2;
+  return 3;
+}
+
+function givenLevel(a: Prepared, b: Prepared, sim: Sim): number {
+  if (!a.given.length || !b.given.length) return -1;
+  let best = nameLevel(a.given[0]!, b.given[0]!, a.givenCodes[0]!, b.givenCodes[0]!, sim);
+  // A first name recorded as a middle name (or the reverse) counts, one level lower.
+  for (let i = 0; i < a.given.length && best > 1; i++) {
+    for (let j = 0; j < b.given.length; j++) {
+      if (i === 0 && j === 0) continue;
+      const l = Math.max(1, nameLevel(a.given[i]!, b.given[j]!, a.givenCodes[i]!, b.givenCodes[j]!, sim) + 1);
+      if (l < best) best = Math.min(l, 3);
+    }
+  }
+  return best;
+}
+
+function familyLevel(a: Prepared, b: Prepared, sim: Sim): number {
+  if (!a.family || !b.family) return -1;
+  let best = nameLevel(a.family, b.family, a.familyCodes, b.familyCodes, sim);
+  if (best <= 1) return best;
+  // Maiden / previous names and double-barrelled names count as similar.
+  const aAll = [a.family, ...a.previousFamily];
+  const bAll = [b.family, ...b.previousFamily];
+  for (const x of aAll) for (const y of bAll) if (x === y && (x !== a.family || y !== b.family)) return 1;
+  if (a.family.length >= 4 && b.family.length >= 4 && (a.family.includes(b.family) || b.family.includes(a.family))) best = Math.min(best, 1);
+  return best;
+}
+
+/** exact / one edit or day-month swap / year-month or year-day equal / else. */
+function dateLevel(a: string, b: string): number {
+  if (!a || !b) return -1;
+  if (a === b) return 0;
+  if (a.length !== b.length) {
+    const n = Math.min(a.length, b.length);
+    return a.slice(0, n) === b.slice(0, n) ? 2 : 3;
+  }
+  if (a.length === 8) {
+    if (a.slice(0, 4) === b.slice(0, 4) && a.slice(4, 6) === b.slice(6, 8) && a.slice(6, 8) === b.slice(4, 6)) return 1;
+    if (damerauLevenshtein(a, b) <= 1) return 1;
+    const same = Number(a.slice(0, 4) === b.slice(0, 4)) + Number(a.slice(4, 6) === b.slice(4, 6)) + Number(a.slice(6, 8) === b.slice(6, 8));
+    if (same >= 2) return 2;
+    return 3;
+  }
+  return damerauLevenshtein(a, b) <= 1 ? 1 : 3;
+}
+
+function exactLevel(a: string, b: string): number {
+  if (!a || !b) return -1;
+  return a === b ? 0 : 1;
+}
+
+function typoLevel(a: string, b: string): number {
+  if (!a || !b) return -1;
+  if (a === b) return 0;
+  return damerauLevenshtein(a, b) <= 1 ? 1 : 2;
+}
+
+function stringLevel(a: string, b: string, sim: Sim): number {
+  if (!a || !b) return -1;
+  if (a === b) return 0;
+  return jaroWinkler(a, b) >= sim.high ? 1 : 2;
+}
+
+/** exact / number equal and street similar (or street equal and number a typo) / street similar / else. */
+function streetLevel(a: Prepared, b: Prepared, sim: Sim): number {
+  if (!a.street || !b.street) return -1;
+  const sameNo = a.number !== '' && a.number === b.number;
+  if (a.street === b.street && (sameNo || (!a.number && !b.number))) return 0;
+  const jw = jaroWinkler(a.street, b.street);
+  const nearNo = sameNo || (a.number !== '' && b.number !== '' && damerauLevenshtein(a.number, b.number) <= 1);
+  if ((sameNo && jw >= sim.high) || (a.street === b.street && nearNo)) return 1;
+  if (jw >= sim.high || (sameNo && jw >= sim.low)) return 2;
+  return 3;
+}
+
+function anyLevel(a: string[], b: string[], level: (x: string, y: string) => number): number {
+  if (!a.length || !b.length) return -1;
+  let best = Number.MAX_SAFE_INTEGER;
+  for (const x of a) for (const y of b) best = Math.min(best, level(x, y));
+  return best;
+}
+
+function emailLevel(a: string, b: string, sim: Sim): number {
+  if (a === b) return 0;
+  const la = a.split('@')[0]!;
+  const lb = b.split('@')[0]!;
+  if (la === lb || jaroWinkler(a, b) >= sim.high) return 1;
+  return 2;
+}
+
+export function compareField(kind: ComparisonKind, a: Prepared, b: Prepared, config: MatcherConfig): number {
+  const sim = config.similarity;
+  switch (kind) {
+    case 'given':
+      return givenLevel(a, b, sim);
+    case 'family':
+      return familyLevel(a, b, sim);
+    case 'birthDate':
+      return dateLevel(a.dob, b.dob);
+    case 'sex':
+      return exactLevel(a.sex, b.sex);
+    case 'street':
+      return streetLevel(a, b, sim);
+    case 'city':
+      return stringLevel(a.city, b.city, sim);
+    case 'state':
+      return exactLevel(a.state, b.state);
+    case 'postcode':
+      return typoLevel(a.postcode, b.postcode);
+    case 'ssn':
+      return typoLevel(a.ssn, b.ssn);
+    case 'identifier':
+      return anyLevel(a.identifiers, b.identifiers, (x, y) => (x === y ? 0 : x.split('|')[0] === y.split('|')[0] ? 1 : 2)) === 0 ? 0 : a.identifiers.length && b.identifiers.length && sharesSystem(a.identifiers, b.identifiers) ? 1 : -1;
+    case 'phone':
+      return anyLevel(a.phone, b.phone, typoLevel);
+    case 'email':
+      return anyLevel(a.email, b.email, (x, y) => emailLevel(x, y, sim));
+  }
+}
+
+function sharesSystem(a: string[], b: string[]): boolean {
+  const sys = new Set(a.map((x) => x.split('|')[0]));
+  return b.some((y) => sys.has(y.split('|')[0]));
+}
+
+/** The value a comparison shows in an explanation and keys its term frequency on. */
+export function fieldValue(kind: ComparisonKind, p: Prepared): string {
+  switch (kind) {
+    case 'given':
+      return p.given.join(' ');
+    case 'family':
+      return p.family;
+    case 'birthDate':
+      return p.dob;
+    case 'sex':
+      return p.sex;
+    case 'street':
+      return [p.number, p.street].filter(Boolean).join(' ');
+    case 'city':
+      return p.city;
+    case 'state':
+      return p.state;
+    case 'postcode':
+      return p.postcode;
+    case 'ssn':
+      return p.ssn;
+    case 'identifier':
+      return p.identifiers.join(', ');
+    case 'phone':
+      return p.phone.join(', ');
+    case 'email':
+      return p.email.join(', ');
+  }
+}
+
+/** The value term frequencies are counted on (first given name, family name...). */
+export function tfKey(kind: ComparisonKind, p: Prepared): string {
+  return kind === 'given' ? (p.given[0] ?? '') : fieldValue(kind, p);
+}
+
+/**
+ * When first and family names look transposed (a.given ~ b.family and a.family ~ b.given), the
+ * comparison runs on b with the two swapped.
+ */
+export function alignNames(a: Prepared, b: Prepared, config: MatcherConfig): Prepared {
+  const ag = a.given[0];
+  const bg = b.given[0];
+  if (!ag || !bg || !a.family || !b.family) return b;
+  if (ag === bg || a.family === b.family) return b;
+  const sim = config.similarity.high;
+  if (jaroWinkler(ag, b.family) >= sim && jaroWinkler(a.family, bg) >= sim) {
+    return { ...b, given: [b.family, ...b.given.slice(1)], givenCodes: [b.familyCodes, ...b.givenCodes.slice(1)], family: bg, familyCodes: b.givenCodes[0] ?? [] };
+  }
+  return b;
+}
+
+export function compareAll(a: Prepared, b: Prepared, config: MatcherConfig): number[] {
+  const bb = alignNames(a, b, config);
+  return config.comparisons.map((c) => compareField(c.kind, a, bb, config));
+}

@@ -1,0 +1,118 @@
+/** Accuracy on labelled data: pairwise precision, recall and F1, and CDC-style case outcomes. */
+import { blockingKeys } from './blocking.js';
+import { deduplicate, fitParameters } from './matcher.js';
+import { explainPair } from './model.js';
+import { prepare } from './prepare.js';
+import type { CdcCase, LabelledSet } from './datasets.js';
+import type { MatcherConfig } from './types.js';
+
+export interface DedupEvaluation {
+  records: number;
+  pairsCompared: number;
+  truePairs: number;
+  /** True pairs that blocking put in the candidate set. */
+  truePairsBlocked: number;
+  truePositives: number;
+  falsePositives: number;
+  falseNegatives: number;
+  possibleMatches: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  parameters: { m: string; iterations: number; lambda: number };
+  seconds: number;
+}
+
+const pairKey = (i: number, j: number, n: number): number => Math.min(i, j) * n + Math.max(i, j);
+
+export function evaluateDedup(set: LabelledSet, config: MatcherConfig, now: () => number = () => 0): DedupEvaluation {
+  const t0 = now();
+  const n = set.records.length;
+  const result = deduplicate(set.records, config);
+  const byCluster = new Map<string, number[]>();
+  set.clusters.forEach((c, i) => byCluster.set(c, [...(byCluster.get(c) ?? []), i]));
+  const truth = new Set<number>();
+  for (const ids of byCluster.values()) for (let x = 0; x < ids.length; x++) for (let y = x + 1; y < ids.length; y++) truth.add(pairKey(ids[x]!, ids[y]!, n));
+  let tp = 0;
+  let fp = 0;
+  let blocked = 0;
+  let possible = 0;
+  for (const s of result.scores) {
+    const isTrue = truth.has(pairKey(s.a, s.b, n));
+    if (isTrue) blocked++;
+    if (s.classification === 'match') {
+      if (isTrue) tp++;
+      else fp++;
+    } else if (s.classification === 'possible') possible++;
+  }
+  const fn = truth.size - tp;
+  const precision = tp + fp ? tp / (tp + fp) : 0;
+  const recall = truth.size ? tp / truth.size : 0;
+  const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+  return {
+    records: n,
+    pairsCompared: result.pairsCompared,
+    truePairs: truth.size,
+    truePairsBlocked: blocked,
+    truePositives: tp,
+    falsePositives: fp,
+    falseNegatives: fn,
+    possibleMatches: possible,
+    precision,
+    recall,
+    f1,
+    parameters: { m: result.params.source.m, iterations: result.params.source.iterations, lambda: result.params.lambda },
+    seconds: (now() - t0) / 1000,
+  };
+}
+
+export interface CdcCaseResult {
+  caseId: string;
+  expected: CdcCase['expected'];
+  predicted: 'match' | 'possible_match' | 'no_match';
+  bestId?: string;
+  probability?: number;
+  correct: boolean;
+}
+
+export interface CdcEvaluation {
+  cases: number;
+  correct: number;
+  accuracy: number;
+  seedRecords: number;
+  results: CdcCaseResult[];
+}
+
+/**
+ * Each test case is matched against the seed index (candidates by blocking). Parameters come from
+ * the seed and the cases together (EM when they hold enough duplicates). A case is right when its
+ * top candidate's grade is the expected one (and, for a match, the top candidate is the expected
+ * person); "failed" (invalid input) is right when nothing is auto-matched.
+ */
+export function evaluateCdc(seed: LabelledSet['records'], cases: CdcCase[], config: MatcherConfig): CdcEvaluation {
+  const params = fitParameters([...seed, ...cases.map((c) => c.record)], config);
+  const prepared = seed.map((r) => prepare(r, config));
+  const index = new Map<string, number[]>();
+  prepared.forEach((p, i) => {
+    for (const k of blockingKeys(p, config)) index.set(k, [...(index.get(k) ?? []), i]);
+  });
+  const results: CdcCaseResult[] = cases.map((c) => {
+    const q = prepare(c.record, config);
+    const ids = new Set<number>();
+    for (const k of blockingKeys(q, config)) for (const i of index.get(k) ?? []) ids.add(i);
+    let best: { id: string; probability: number; classification: string } | undefined;
+    for (const i of ids) {
+      const e = explainPair(q, prepared[i]!, params, config);
+      if (!best || e.probability > best.probability) best = { id: prepared[i]!.id, probability: e.probability, classification: e.classification };
+    }
+    const predicted = !best || best.classification === 'non-match' ? 'no_match' : best.classification === 'match' ? 'match' : 'possible_match';
+    let correct: boolean;
+    if (c.expected === 'match') correct = predicted === 'match' && best?.id === c.matchId;
+    else if (c.expected === 'possible_match') correct = predicted === 'possible_match';
+    else correct = predicted !== 'match';
+    if (c.expected === 'no_match') correct = predicted === 'no_match';
+    return { caseId: c.caseId, expected: c.expected, predicted, bestId: best?.id, probability: best?.probability, correct };
+  });
+  const correct = results.filter((r) => r.correct).length;
+  return { cases: cases.length, correct, accuracy: cases.length ? correct / cases.length : 0, seedRecords: seed.length, results };
+}

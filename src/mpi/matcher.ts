@@ -1,0 +1,50 @@
+/** The matcher as callers use it: deduplicate a set of records, or score one record against candidates. */
+import { blockingKeys, candidatePairs } from './blocking.js';
+import { comparePairs, defaultParameters, estimateParameters, explainPair, scorePairs, type Explanation } from './model.js';
+import { prepare, type Prepared } from './prepare.js';
+import type { MatcherConfig, ModelParameters, PairScore, PersonRecord } from './types.js';
+
+export interface DedupResult {
+  prepared: Prepared[];
+  params: ModelParameters;
+  pairsCompared: number;
+  skippedBlocks: number;
+  scores: PairScore[];
+}
+
+/** Finds duplicate pairs within records: blocking, comparison, EM, scoring. */
+export function deduplicate(records: PersonRecord[], config: MatcherConfig, params?: ModelParameters): DedupResult {
+  const prepared = records.map((r) => prepare(r, config));
+  const { pairs, skippedBlocks } = candidatePairs(prepared, config);
+  const gamma = comparePairs(prepared, pairs, config);
+  const p = params ?? estimateParameters(prepared, gamma, config);
+  return { prepared, params: p, pairsCompared: pairs.length / 2, skippedBlocks, scores: scorePairs(prepared, pairs, gamma, p, config) };
+}
+
+/** Parameters for a population (EM when it holds enough duplicates, defaults with sampled u otherwise). */
+export function fitParameters(records: PersonRecord[], config: MatcherConfig): ModelParameters {
+  const prepared = records.map((r) => prepare(r, config));
+  const { pairs } = candidatePairs(prepared, config);
+  if (pairs.length === 0) return defaultParameters(prepared, config);
+  return estimateParameters(prepared, comparePairs(prepared, pairs, config), config);
+}
+
+export interface Candidate {
+  record: PersonRecord;
+  explanation: Explanation;
+}
+
+/** Whether two records share a blocking key (so the one could be a candidate for the other). */
+export function sharesBlock(a: Prepared, b: Prepared, config: MatcherConfig): boolean {
+  const ka = new Set(blockingKeys(a, config));
+  return blockingKeys(b, config).some((k) => ka.has(k));
+}
+
+/** Scores a query against candidate records, best first. */
+export function matchRecord(query: PersonRecord, candidates: PersonRecord[], params: ModelParameters, config: MatcherConfig): Candidate[] {
+  const q = prepare(query, config);
+  return candidates
+    .filter((c) => c.id !== query.id)
+    .map((c) => ({ record: c, explanation: explainPair(q, prepare(c, config), params, config) }))
+    .sort((x, y) => y.explanation.weight - x.explanation.weight);
+}

@@ -1,0 +1,238 @@
+/**
+ * Fellegi-Sunter: m/u probabilities estimated from the data by EM over the candidate pairs (u
+ * initialised from random pairs), term-frequency adjustment of exact name agreement, and scoring
+ * with a per-field explanation.
+ */
+import { compareAll, fieldValue, alignNames, tfKey } from './compare.js';
+import type { Prepared } from './prepare.js';
+import type { FieldExplanation, MatcherConfig, ModelParameters, PairScore } from './types.js';
+
+/** A small deterministic PRNG (mulberry32), so that estimates are reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const normaliseProbs = (counts: number[], pseudo: number): number[] => {
+  const total = counts.reduce((s, c) => s + c + pseudo, 0);
+  return counts.map((c) => (c + pseudo) / total);
+};
+
+/** u from comparisons of random pairs (nearly all non-matches). */
+export function estimateU(records: Prepared[], config: MatcherConfig, seed = 1): number[][] {
+  const n = records.length;
+  const counts = config.comparisons.map((c) => c.levels.map(() => 0));
+  if (n < 2) return config.comparisons.map((c) => c.u.slice());
+  const total = Math.min(config.em.uSamplePairs, (n * (n - 1)) / 2);
+  const r = rng(seed);
+  for (let s = 0; s < total; s++) {
+    const i = Math.floor(r() * n);
+    let j = Math.floor(r() * (n - 1));
+    if (j >= i) j++;
+    const levels = compareAll(records[i]!, records[j]!, config);
+    levels.forEach((l, k) => {
+      if (l >= 0) counts[k]![l]!++;
+    });
+  }
+  return counts.map((c, k) => {
+    const seen = c.reduce((a, b) => a + b, 0);
+    // Too few observations: keep the default.
+    if (seen < 100) return config.comparisons[k]!.u.slice();
+    return normaliseProbs(c, 0.5);
+  });
+}
+
+export function termFrequencies(records: Prepared[], config: MatcherConfig): Record<number, Map<string, number>> {
+  const out: Record<number, Map<string, number>> = {};
+  config.comparisons.forEach((c, k) => {
+    if (!c.termFrequency) return;
+    const counts = new Map<string, number>();
+    let total = 0;
+    for (const p of records) {
+      const v = tfKey(c.kind, p);
+      if (!v) continue;
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+      total++;
+    }
+    const tf = new Map<string, number>();
+    for (const [v, c2] of counts) tf.set(v, c2 / total);
+    out[k] = tf;
+  });
+  return out;
+}
+
+/** The comparison vectors of the candidate pairs, one Int8 per comparison. */
+export function comparePairs(records: Prepared[], pairs: Uint32Array, config: MatcherConfig): Int8Array {
+  const K = config.comparisons.length;
+  const out = new Int8Array((pairs.length / 2) * K);
+  for (let p = 0; p < pairs.length / 2; p++) {
+    const levels = compareAll(records[pairs[2 * p]!]!, records[pairs[2 * p + 1]!]!, config);
+    for (let k = 0; k < K; k++) out[p * K + k] = levels[k]!;
+  }
+  return out;
+}
+
+/** EM over the candidate pairs' comparison vectors: m, u and the match proportion lambda. */
+export function estimateParameters(records: Prepared[], gamma: Int8Array, config: MatcherConfig, seed = 1): ModelParameters {
+  const K = config.comparisons.length;
+  const P = gamma.length / K;
+  let m = config.comparisons.map((c) => c.m.slice());
+  let u = estimateU(records, config, seed);
+  const uSampled = records.length >= 50;
+  let lambda = config.prior;
+  let iterations = 0;
+  let emOk = false;
+  if (P > 0) {
+    const g = new Float64Array(P);
+    for (let it = 0; it < config.em.maxIterations; it++) {
+      iterations = it + 1;
+      // E step
+      for (let p = 0; p < P; p++) {
+        let lm = Math.log(lambda);
+        let lu = Math.log(1 - lambda);
+        for (let k = 0; k < K; k++) {
+          const l = gamma[p * K + k]!;
+          if (l < 0) continue;
+          lm += Math.log(m[k]![l]!);
+          lu += Math.log(u[k]![l]!);
+        }
+        g[p] = 1 / (1 + Math.exp(lu - lm));
+      }
+      // M step
+      const mc = config.comparisons.map((c) => c.levels.map(() => 0));
+      const uc = config.comparisons.map((c) => c.levels.map(() => 0));
+      let sum = 0;
+      for (let p = 0; p < P; p++) {
+        const gp = g[p]!;
+        sum += gp;
+        for (let k = 0; k < K; k++) {
+          const l = gamma[p * K + k]!;
+          if (l < 0) continue;
+          mc[k]![l]! += gp;
+          uc[k]![l]! += 1 - gp;
+        }
+      }
+      const newLambda = Math.min(Math.max(sum / P, 1e-6), 1 - 1e-6);
+      if (sum < config.em.minMatches) break;
+      const newM = mc.map((c, k) => (c.reduce((a, b) => a + b, 0) < 5 ? m[k]! : normaliseProbs(c, 0.01)));
+      const newU = uc.map((c, k) => (c.reduce((a, b) => a + b, 0) < 5 ? u[k]! : normaliseProbs(c, 0.01)));
+      const delta = Math.abs(newLambda - lambda) + newM.reduce((s, row, k) => s + row.reduce((t, v, l) => t + Math.abs(v - m[k]![l]!), 0), 0);
+      m = newM;
+      u = newU;
+      lambda = newLambda;
+      emOk = true;
+      if (delta < 1e-6) break;
+    }
+  }
+  return {
+    m,
+    u,
+    lambda,
+    tf: termFrequencies(records, config),
+    source: { m: emOk ? 'em' : 'default', u: emOk ? 'sample' : uSampled ? 'sample' : 'default', iterations, pairs: P },
+  };
+}
+
+/** Parameters without EM: defaults for m, u from the data when there is enough. */
+export function defaultParameters(records: Prepared[], config: MatcherConfig): ModelParameters {
+  return {
+    m: config.comparisons.map((c) => c.m.slice()),
+    u: records.length >= 50 ? estimateU(records, config) : config.comparisons.map((c) => c.u.slice()),
+    lambda: config.prior,
+    tf: termFrequencies(records, config),
+    source: { m: 'default', u: records.length >= 50 ? 'sample' : 'default', iterations: 0, pairs: 0 },
+  };
+}
+
+const log2 = (x: number): number => Math.log(x) / Math.LN2;
+
+const statsCache = new WeakMap<Map<string, number>, { avg: number; min: number }>();
+function tfStats(tf: Map<string, number>): { avg: number; min: number } {
+  let s = statsCache.get(tf);
+  if (!s) {
+    let avg = 0;
+    let min = 1;
+    for (const f of tf.values()) {
+      avg += f * f;
+      if (f < min) min = f;
+    }
+    s = { avg, min };
+    statsCache.set(tf, s);
+  }
+  return s;
+}
+
+/** The weight of one comparison level, with the term-frequency adjustment on exact agreement. */
+function levelWeight(params: ModelParameters, k: number, level: number, value: string): number {
+  const m = params.m[k]![level]!;
+  let u = params.u[k]![level]!;
+  const tf = params.tf[k];
+  if (level === 0 && tf && value) {
+    const { avg, min } = tfStats(tf);
+    const f = tf.get(value) ?? min;
+    // Scale u by how common this value is relative to an average exact agreement.
+    if (avg > 0) u = Math.min(0.5, Math.max(1e-7, (u * f) / avg));
+  }
+  return log2(m / u);
+}
+
+function classify(probability: number, config: MatcherConfig): PairScore['classification'] {
+  return probability >= config.thresholds.match ? 'match' : probability >= config.thresholds.possible ? 'possible' : 'non-match';
+}
+
+function toProbability(weight: number): number {
+  return 1 / (1 + Math.pow(2, -weight));
+}
+
+/** Scores every candidate pair from its comparison vector. */
+export function scorePairs(records: Prepared[], pairs: Uint32Array, gamma: Int8Array, params: ModelParameters, config: MatcherConfig): PairScore[] {
+  const K = config.comparisons.length;
+  const prior = log2(params.lambda / (1 - params.lambda));
+  const out: PairScore[] = [];
+  for (let p = 0; p < pairs.length / 2; p++) {
+    const a = pairs[2 * p]!;
+    let w = prior;
+    for (let k = 0; k < K; k++) {
+      const l = gamma[p * K + k]!;
+      if (l < 0) continue;
+      w += levelWeight(params, k, l, l === 0 && params.tf[k] ? tfKey(config.comparisons[k]!.kind, records[a]!) : '');
+    }
+    const probability = toProbability(w);
+    out.push({ a, b: pairs[2 * p + 1]!, weight: w, probability, classification: classify(probability, config) });
+  }
+  return out;
+}
+
+export interface Explanation {
+  fields: FieldExplanation[];
+  prior: number;
+  weight: number;
+  probability: number;
+  classification: PairScore['classification'];
+  namesTransposed: boolean;
+}
+
+/** One pair, scored with its per-field levels and weights, as a reviewer sees it. */
+export function explainPair(a: Prepared, b: Prepared, params: ModelParameters, config: MatcherConfig): Explanation {
+  const levels = compareAll(a, b, config);
+  const aligned = alignNames(a, b, config);
+  const prior = log2(params.lambda / (1 - params.lambda));
+  let weight = prior;
+  const fields: FieldExplanation[] = config.comparisons.map((c, k) => {
+    const l = levels[k]!;
+    const left = fieldValue(c.kind, a) || undefined;
+    const right = fieldValue(c.kind, b) || undefined;
+    if (l < 0) return { comparison: c.kind, level: 'missing', weight: 0, left, right };
+    const w = levelWeight(params, k, l, l === 0 && c.termFrequency ? tfKey(c.kind, a) : '');
+    weight += w;
+    return { comparison: c.kind, level: c.levels[l]!, weight: Math.round(w * 100) / 100, left, right };
+  });
+  const probability = toProbability(weight);
+  return { fields, prior, weight, probability, classification: classify(probability, config), namesTransposed: aligned !== b };
+}

@@ -1,0 +1,84 @@
+/** The matcher's vocabulary: a person record as the matcher sees it, and its configuration. */
+
+/** A person as read from a Patient or a benchmark CSV; every field optional. */
+export interface PersonRecord {
+  id: string;
+  /** Given names in order (first, middle...). */
+  given?: string[];
+  family?: string;
+  /** Maiden and other previous family names. */
+  previousFamily?: string[];
+  suffix?: string;
+  /** YYYY-MM-DD, YYYY-MM or YYYY; invalid dates are kept as written. */
+  birthDate?: string;
+  sex?: string;
+  address?: { number?: string; street?: string; line?: string; city?: string; state?: string; postcode?: string };
+  phone?: string[];
+  email?: string[];
+  ssn?: string;
+  /** Other identifiers (MRN...), as system|value. */
+  identifiers?: string[];
+}
+
+export type ComparisonKind = 'given' | 'family' | 'birthDate' | 'sex' | 'street' | 'city' | 'state' | 'postcode' | 'ssn' | 'identifier' | 'phone' | 'email';
+
+export interface ComparisonConfig {
+  kind: ComparisonKind;
+  /** Level labels, best first; the last is "else" (disagreement). */
+  levels: string[];
+  /** Default m probabilities per level (used when the data cannot estimate them). */
+  m: number[];
+  /** Default u probabilities per level (used before u is estimated from the data). */
+  u: number[];
+  /** Term-frequency adjustment on the exact level. */
+  termFrequency?: boolean;
+}
+
+export interface MatcherConfig {
+  comparisons: ComparisonConfig[];
+  /** Blocking rules: each a list of derived keys that must all be equal. A pair is compared when any rule holds. */
+  blocking: string[][];
+  /** Blocks larger than this are skipped (too common a key to be informative). */
+  maxBlockSize: number;
+  /** Posterior probability thresholds. */
+  thresholds: { match: number; possible: number };
+  /** Prior probability that a candidate pair is a match, used before EM. */
+  prior: number;
+  /** Placeholder values treated as missing (case-insensitive). */
+  skipValues: { given: string[]; family: string[]; fullName: string[]; any: string[] };
+  /** Jaro-Winkler cut-offs for similar / fuzzy string levels. */
+  similarity: { high: number; low: number };
+  em: { maxIterations: number; uSamplePairs: number; minMatches: number };
+}
+
+export interface ModelParameters {
+  /** Per comparison, per level. */
+  m: number[][];
+  u: number[][];
+  /** Probability that a compared (blocked) pair is a match. */
+  lambda: number;
+  /** Term frequencies per comparison index (value -> relative frequency) for TF-adjusted comparisons. */
+  tf: Record<number, Map<string, number>>;
+  /** How the parameters were obtained. */
+  source: { m: 'em' | 'default'; u: 'sample' | 'default'; iterations: number; pairs: number };
+}
+
+export interface FieldExplanation {
+  comparison: ComparisonKind;
+  level: string;
+  /** log2 Bayes factor; 0 for a missing value. */
+  weight: number;
+  left?: string;
+  right?: string;
+}
+
+export type MatchGrade = 'certain' | 'probable' | 'possible' | 'certainly-not';
+
+export interface PairScore {
+  a: number;
+  b: number;
+  /** Total match weight: log2 prior odds plus the field weights. */
+  weight: number;
+  probability: number;
+  classification: 'match' | 'possible' | 'non-match';
+}
