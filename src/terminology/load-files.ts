@@ -1,0 +1,75 @@
+/**
+ * Reading release files from disk: a file, a folder, a zip as CMS/CDC publish them, or the gzip
+ * copies shipped in data/terminology. The parsing itself is pure (parse.ts).
+ */
+import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import AdmZip from 'adm-zip';
+import type { Release } from './model.js';
+import { detectFile, parseReleaseFile, type Period } from './parse.js';
+import { Terminology } from './catalog.js';
+
+/** The shipped code sets (data/terminology in the package). */
+export const SHIPPED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../data/terminology');
+
+interface RawFile { name: string; bytes: Buffer }
+
+function decode(b: Buffer): string {
+  // the CMS files are Windows-1252/Latin-1 in places; UTF-8 when it decodes cleanly
+  const s = b.toString('utf8');
+  return s.includes('\uFFFD') ? b.toString('latin1') : s;
+}
+
+function collect(p: string, out: RawFile[]): void {
+  const st = statSync(p);
+  if (st.isDirectory()) {
+    for (const f of readdirSync(p).sort()) collect(path.join(p, f), out);
+    return;
+  }
+  const name = path.basename(p);
+  if (/\.zip$/i.test(name)) {
+    const zip = new AdmZip(p);
+    for (const e of zip.getEntries()) {
+      if (e.isDirectory) continue;
+      const n = path.basename(e.entryName);
+      if (/\.zip$/i.test(n)) continue;
+      out.push({ name: n, bytes: e.getData() });
+    }
+    return;
+  }
+  out.push({ name, bytes: readFileSync(p) });
+}
+
+export interface ImportedFile { file: string; kind: string; release: Release }
+
+/** Parses every recognised release file under a path; unrecognised files are listed in `skipped`. */
+export function readReleases(p: string, override?: Partial<Period>): { files: ImportedFile[]; skipped: string[] } {
+  if (!existsSync(p)) throw new Error(`No such file or folder: ${p}`);
+  const raw: RawFile[] = [];
+  collect(p, raw);
+  const files: ImportedFile[] = [];
+  const skipped: string[] = [];
+  for (const f of raw) {
+    let bytes = f.bytes;
+    let name = f.name;
+    if (/\.gz$/i.test(name)) { bytes = gunzipSync(bytes); name = name.replace(/\.gz$/i, ''); }
+    const head = decode(bytes.subarray(0, 4000));
+    const kind = detectFile(name, head);
+    if (!kind) { skipped.push(f.name); continue; }
+    files.push({ file: f.name, kind, release: parseReleaseFile(kind, name, decode(bytes), override) });
+  }
+  return { files, skipped };
+}
+
+let shipped: Terminology | undefined;
+
+/** The catalog of shipped releases, loaded once per process. */
+export function shippedTerminology(): Terminology {
+  if (!shipped) {
+    shipped = new Terminology();
+    for (const f of readReleases(SHIPPED_DIR).files) shipped.add(f.release);
+  }
+  return shipped;
+}
