@@ -5,6 +5,7 @@
  */
 import type { Concept, MceEntry, Release, ReleaseSummary, TabularEntry } from './model.js';
 import { summarize } from './model.js';
+import { EncoderIndex, type SearchHit, type SearchOptions } from './encoder.js';
 import { ICD10CM, SYSTEM_NAMES, canonicalSystem, formatCode, normalizeCode } from './systems.js';
 
 export interface CodeRelease {
@@ -49,6 +50,21 @@ export class Terminology {
   private tabularIndex = new Map<string, Map<string, TabularEntry>>();
   private mceIndex = new Map<string, Map<string, string[]>>();
   private poaIndex = new Map<string, Set<string>>();
+  private encoders = new Map<string, EncoderIndex>();
+
+  /** Encoder search over one system's release in force on the date (the newest by default). */
+  search(systemIn: string, query: string, opts: SearchOptions & { date?: string } = {}): { release?: string; hits: SearchHit[] } {
+    const system = canonicalSystem(systemIn);
+    const f = this.releaseFor(system, 'codes', opts.date);
+    if (!f) return { hits: [] };
+    const key = `${system}|${f.release.version}`;
+    let e = this.encoders.get(key);
+    if (!e) {
+      e = new EncoderIndex(system, f.release.concepts ?? [], system === ICD10CM ? this.tabular(opts.date) : undefined);
+      this.encoders.set(key, e);
+    }
+    return { release: f.release.version, hits: e.search(query, opts) };
+  }
 
   add(r: Release): void {
     const i = this.releases.findIndex((x) => x.system === r.system && x.kind === r.kind && x.version === r.version);
@@ -60,6 +76,7 @@ export class Terminology {
     this.tabularIndex.delete(key);
     this.mceIndex.delete(key);
     this.poaIndex.delete(key);
+    this.encoders.clear();
   }
 
   list(): ReleaseSummary[] {
