@@ -107,7 +107,7 @@ function emailLevel(a: string, b: string, sim: Sim): number {
   const la = a.split('@')[0]!;
   const lb = b.split('@')[0]!;
   if (la === lb || jaroWinkler(a, b) >= sim.high) return 1;
-  return 2;
+  return jaroWinkler(a, b) >= sim.low ? 2 : 3;
 }
 
 export function compareField(kind: ComparisonKind, a: Prepared, b: Prepared, config: MatcherConfig): number {

@@ -19,7 +19,7 @@ export const DEFAULT_CONFIG: MatcherConfig = {
     { kind: 'ssn', levels: ['exact', 'one digit or transposition', 'different'], m: [0.9, 0.07, 0.03], u: [0.0001, 0.0005, 0.9994] },
     { kind: 'identifier', levels: ['same identifier', 'different identifier, same system'], m: [0.9, 0.1], u: [0.0001, 0.9999] },
     { kind: 'phone', levels: ['exact', 'one digit', 'different'], m: [0.8, 0.05, 0.15], u: [0.0005, 0.001, 0.9985] },
-    { kind: 'email', levels: ['exact', 'same mailbox name or similar', 'different'], m: [0.8, 0.1, 0.1], u: [0.0005, 0.002, 0.9975] },
+    { kind: 'email', levels: ['exact', 'same mailbox name or similar', 'fuzzy', 'different'], m: [0.8, 0.1, 0.05, 0.05], u: [0.0005, 0.002, 0.01, 0.9875] },
   ],
   blocking: [
     ['nameCodes'],
@@ -46,5 +46,5 @@ export const DEFAULT_CONFIG: MatcherConfig = {
     any: ['unk', 'unknown', 'null', 'none', 'na', 'n a'],
   },
   similarity: { high: 0.92, low: 0.8 },
-  em: { maxIterations: 40, uSamplePairs: 200000, minMatches: 20 },
+  em: { maxIterations: 40, uSamplePairs: 100000, minMatches: 20 },
 };

@@ -1,6 +1,6 @@
 /** Accuracy on labelled data: pairwise precision, recall and F1, and CDC-style case outcomes. */
 import { blockingKeys } from './blocking.js';
-import { deduplicate, fitParameters } from './matcher.js';
+import { clusterMatches, deduplicate, fitParameters } from './matcher.js';
 import { explainPair } from './model.js';
 import { prepare } from './prepare.js';
 import type { CdcCase, LabelledSet } from './datasets.js';
@@ -33,17 +33,22 @@ export function evaluateDedup(set: LabelledSet, config: MatcherConfig, now: () =
   set.clusters.forEach((c, i) => byCluster.set(c, [...(byCluster.get(c) ?? []), i]));
   const truth = new Set<number>();
   for (const ids of byCluster.values()) for (let x = 0; x < ids.length; x++) for (let y = x + 1; y < ids.length; y++) truth.add(pairKey(ids[x]!, ids[y]!, n));
-  let tp = 0;
-  let fp = 0;
   let blocked = 0;
   let possible = 0;
   for (const s of result.scores) {
-    const isTrue = truth.has(pairKey(s.a, s.b, n));
-    if (isTrue) blocked++;
-    if (s.classification === 'match') {
-      if (isTrue) tp++;
-      else fp++;
-    } else if (s.classification === 'possible') possible++;
+    if (truth.has(pairKey(s.a, s.b, n))) blocked++;
+    if (s.classification === 'possible') possible++;
+  }
+  // Linked records form persons (connected components of the match pairs); every pair within a
+  // person is a predicted duplicate, as the index would report it.
+  let tp = 0;
+  let fp = 0;
+  for (const members of clusterMatches(n, result.scores)) {
+    for (let x = 0; x < members.length; x++)
+      for (let y = x + 1; y < members.length; y++) {
+        if (truth.has(pairKey(members[x]!, members[y]!, n))) tp++;
+        else fp++;
+      }
   }
   const fn = truth.size - tp;
   const precision = tp + fp ? tp / (tp + fp) : 0;

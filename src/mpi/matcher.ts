@@ -48,3 +48,24 @@ export function matchRecord(query: PersonRecord, candidates: PersonRecord[], par
     .map((c) => ({ record: c, explanation: explainPair(q, prepare(c, config), params, config) }))
     .sort((x, y) => y.explanation.weight - x.explanation.weight);
 }
+
+/** Persons: connected components of the pairs classified as matches (only components of 2+). */
+export function clusterMatches(n: number, scores: PairScore[]): number[][] {
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  for (const s of scores) if (s.classification === 'match') parent[find(s.a)] = find(s.b);
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const r = find(i);
+    const g = groups.get(r);
+    if (g) g.push(i);
+    else groups.set(r, [i]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1);
+}

@@ -82,10 +82,14 @@ export function comparePairs(records: Prepared[], pairs: Uint32Array, config: Ma
 export function estimateParameters(records: Prepared[], gamma: Int8Array, config: MatcherConfig, seed = 1): ModelParameters {
   const K = config.comparisons.length;
   const P = gamma.length / K;
+  // lambda is the match probability of a random pair of the whole population (pairs that blocking
+  // leaves out count as non-matches), so that scores use population-calibrated u and prior.
+  const n = records.length;
+  const allPairs = Math.max(1, (n * (n - 1)) / 2);
   let m = config.comparisons.map((c) => c.m.slice());
   let u = estimateU(records, config, seed);
   const uSampled = records.length >= 50;
-  let lambda = config.prior;
+  let lambda = Math.min(0.5, Math.max(1e-9, (P * config.prior) / allPairs));
   let iterations = 0;
   let emOk = false;
   if (P > 0) {
@@ -118,10 +122,12 @@ export function estimateParameters(records: Prepared[], gamma: Int8Array, config
           uc[k]![l]! += 1 - gp;
         }
       }
-      const newLambda = Math.min(Math.max(sum / P, 1e-6), 1 - 1e-6);
+      const newLambda = Math.min(Math.max(sum / allPairs, 1e-9), 0.5);
       if (sum < config.em.minMatches) break;
       const newM = mc.map((c, k) => (c.reduce((a, b) => a + b, 0) < 5 ? m[k]! : normaliseProbs(c, 0.01)));
-      const newU = uc.map((c, k) => (c.reduce((a, b) => a + b, 0) < 5 ? u[k]! : normaliseProbs(c, 0.01)));
+      // u stays as estimated from random pairs: among blocked pairs the non-matches agree on the
+      // blocking fields far more often than in the population, which would bias u (Splink does the same).
+      const newU = uSampled ? u : uc.map((c, k) => (c.reduce((a, b) => a + b, 0) < 5 ? u[k]! : normaliseProbs(c, 0.01)));
       const delta = Math.abs(newLambda - lambda) + newM.reduce((s, row, k) => s + row.reduce((t, v, l) => t + Math.abs(v - m[k]![l]!), 0), 0);
       m = newM;
       u = newU;
