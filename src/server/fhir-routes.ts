@@ -13,7 +13,7 @@ import {
 } from '../records/interactions.js';
 import { searchBundle } from '../records/search.js';
 import type { RecordContext } from '../records/context.js';
-import { FHIR_JSON } from './app.js';
+import { FHIR_JSON } from './http.js';
 
 interface Deps {
   db: Db;
