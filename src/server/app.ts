@@ -55,6 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return sendOutcome(reply, notFound(`No route for ${request.method} ${path}`));
   });
 
+  await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db });
   await registerFhirRoutes(app, { db: options.db, strict: options.strict ?? false, version: options.version ?? '0.1.0' });
   return app;
 }

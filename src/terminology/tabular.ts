@@ -56,7 +56,7 @@ export function parseTabularXml(xml: string): { version: string; entries: Tabula
  */
 export function codeRefs(note: string): [string, string][] {
   const out: [string, string][] = [];
-  const re = /\b([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:\.?-)?(?:\s*-\s*([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{0,4})?))?/g;
+  const re = /\b([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:\s*-\s*([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{0,4})?))?/g;
   for (const m of note.matchAll(re)) {
     const a = normalizeCode(m[1]!);
     const b = m[2] ? normalizeCode(m[2]) : a;
