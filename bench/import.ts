@@ -1,0 +1,75 @@
+/**
+ * Import of the 100 Synthea bundles into PostgreSQL (validation + indexing + history), against a
+ * baseline measured in the same run: a raw COPY of the same resources' JSON into a bare jsonb table.
+ *
+ *   node --import tsx bench/import.ts [--bundles DIR]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { openStore } from '../src/store/open.js';
+import { importFiles } from '../src/records/import-files.js';
+import { loadDefinitions } from '../src/fhir/definitions.js';
+import { freshSchema, PeakMemory } from './util.js';
+
+const dirArg = process.argv.indexOf('--bundles');
+const DIR = dirArg > 0 ? (process.argv[dirArg + 1] as string) : path.resolve('../shared/data/synthea/r4-bundles');
+
+async function rawCopy(url: string, lines: string[]): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('CREATE TABLE raw_json (content jsonb NOT NULL)');
+  const started = performance.now();
+  // COPY text format: escape backslashes (JSON strings may hold them); JSON lines hold no raw tabs/newlines.
+  const body = lines.map((l) => `${l.replace(/\\/g, '\\\\')}\n`).join('');
+  await pipeline(Readable.from([body]), client.query(copyFrom('COPY raw_json (content) FROM STDIN')));
+  const seconds = (performance.now() - started) / 1000;
+  const n = await client.query('SELECT count(*)::int AS n FROM raw_json');
+  if (Number(n.rows[0].n) !== lines.length) throw new Error('COPY lost rows');
+  await client.end();
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(DIR, f));
+  const lines: string[] = [];
+  for (const f of files) for (const e of JSON.parse(readFileSync(f, 'utf8')).entry) lines.push(JSON.stringify(e.resource));
+  loadDefinitions();
+
+  const base = await freshSchema('bench_copy');
+  const copySeconds = await rawCopy(base.url, lines);
+  await base.drop();
+
+  const target = await freshSchema('bench_import');
+  const db = await openStore({ databaseUrl: target.url });
+  const mem = new PeakMemory();
+  const started = performance.now();
+  const summary = await importFiles({ db, strict: false }, files);
+  const importSeconds = (performance.now() - started) / 1000;
+  const peak = mem.stop();
+  await db.close();
+  await target.drop();
+  if (summary.failures.length) throw new Error(`import failures: ${JSON.stringify(summary.failures.slice(0, 3))}`);
+
+  const importRate = summary.resources / importSeconds;
+  const copyRate = lines.length / copySeconds;
+  const result = {
+    bundles: files.length,
+    resources: summary.resources,
+    importSeconds: +importSeconds.toFixed(2),
+    importResourcesPerSecond: Math.round(importRate),
+    rawCopySeconds: +copySeconds.toFixed(2),
+    rawCopyRowsPerSecond: Math.round(copyRate),
+    ratioToRawCopy: +(importRate / copyRate).toFixed(3),
+    peakRssMiB: peak,
+  };
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+/** Small helpers shared by the benchmarks: timing, percentiles, peak memory, a fresh PostgreSQL schema. */
+import { randomBytes } from 'node:crypto';
+import { openPg } from '../src/store/pg-adapter.js';
+
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+export class PeakMemory {
+  private peak = 0;
+  private timer: NodeJS.Timeout;
+  constructor(intervalMs = 50) {
+    this.timer = setInterval(() => {
+      this.peak = Math.max(this.peak, process.memoryUsage().rss);
+    }, intervalMs);
+    this.timer.unref();
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.peak = Math.max(this.peak, process.memoryUsage().rss);
+    return Math.round(this.peak / 1024 / 1024);
+  }
+}
+
+/** A new, empty schema on the benchmark server; returns a URL selecting it and a drop function. */
+export async function freshSchema(prefix: string): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = await openPg(BENCH_DATABASE_URL, { max: 1 });
+  await admin.exec(`CREATE SCHEMA ${schema}`);
+  await admin.close();
+  const u = new URL(BENCH_DATABASE_URL);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    url: u.toString(),
+    schema,
+    async drop() {
+      const a = await openPg(BENCH_DATABASE_URL, { max: 1 });
+      await a.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await a.close();
+    },
+  };
+}
