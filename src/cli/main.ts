@@ -1,5 +1,6 @@
 /** The custodian command line. */
 import { Command } from 'commander';
+import { registerCheckCommands } from './check-command.js';
 import { exportCommand } from './export-command.js';
 import { importCommand } from './import-command.js';
 import { registerMpiCommands } from './mpi-command.js';
@@ -47,6 +48,8 @@ program
   });
 
 registerMpiCommands(program);
+
+registerCheckCommands(program);
 
 program.parseAsync(process.argv).catch((err) => {
   printError(err);

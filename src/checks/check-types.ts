@@ -1,0 +1,400 @@
+/**
+ * Check types: the code behind check instances. Each type compiles an instance to one set-based SQL
+ * fragment (whole database or one patient's compartment) and evaluates the same rule in memory over
+ * one resource or one patient's resources. Instances (data) say which type and which parameters.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { dateRange } from '../fhir/dates.js';
+import { firstString, pathStrings, pathValues, toJsonPath } from './path.js';
+import type { CheckInstance, MemoryContext, SqlScope } from './types.js';
+
+/** SQL for one instance, over `base b` (the in-scope rows of its resource type). */
+export interface SqlFragment {
+  /** Extra joins after `FROM base b`. */
+  joins?: string;
+  applies: string;
+  bad: string;
+  /** Replaces the whole `ev` CTE (id, applies, bad), for types that compare rows with each other. */
+  ev?: string;
+}
+
+export interface MemoryVerdict {
+  applies: boolean;
+  bad: boolean;
+}
+
+export interface CheckType {
+  name: string;
+  sql(inst: CheckInstance, scope: SqlScope): SqlFragment;
+  /** Evaluates one resource of the instance's type; ctx gives the other resources in scope. */
+  memory(inst: CheckInstance, resource: Resource, ctx: MemoryContext): MemoryVerdict;
+}
+
+// ---------- SQL helpers ----------
+export const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+const jp = (path: string): string => `${lit(toJsonPath(path))}::jsonpath`;
+const has = (path: string, c = 'b.content'): string => `jsonb_path_exists(${c}, ${jp(path)})`;
+const first = (path: string, c = 'b.content'): string => `(jsonb_path_query_first(${c}, ${jp(path)}) #>> '{}')`;
+const textArray = (xs: string[]): string => `ARRAY[${xs.map(lit).join(',')}]::text[]`;
+const anyIn = (path: string, values: string[], c = 'b.content'): string =>
+  `EXISTS (SELECT 1 FROM jsonb_path_query(${c}, ${jp(path)}) v WHERE (v #>> '{}') = ANY(${textArray(values)}))`;
+const lo = (e: string): string => `custodian_date_lo(${e})`;
+const hi = (e: string): string => `custodian_date_hi(${e})`;
+const ts = (d: Date): string => `${lit(d.toISOString())}::timestamptz`;
+const REL_REF_SQL = `'^[A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64}$'`;
+const REL_REF = /^[A-Z][A-Za-z]+\/[A-Za-z0-9.-]{1,64}$/;
+const refId = (e: string): string => `split_part(${e}, '/', 2)`;
+const lateralResource = (alias: string, type: string, refExpr: string): string =>
+  `LEFT JOIN LATERAL (SELECT x.content FROM resource x WHERE x.resource_type = ${lit(type)} AND NOT x.deleted AND x.id = ${refId(refExpr)} LIMIT 1) ${alias} ON true`;
+
+// ---------- parameter helpers ----------
+interface When {
+  path: string;
+  in?: string[];
+}
+const str = (inst: CheckInstance, k: string, dflt?: string): string => {
+  const v = inst.params[k] ?? dflt;
+  if (typeof v !== 'string') throw new Error(`Check ${inst.id}: parameter ${k} must be a string`);
+  return v;
+};
+const strs = (inst: CheckInstance, k: string): string[] => {
+  const v = inst.params[k];
+  if (!Array.isArray(v)) throw new Error(`Check ${inst.id}: parameter ${k} must be a list`);
+  return v.map(String);
+};
+const num = (inst: CheckInstance, k: string, dflt?: number): number | undefined => {
+  const v = inst.params[k];
+  return typeof v === 'number' ? v : dflt;
+};
+const whenOf = (inst: CheckInstance): When | undefined => inst.params.when as When | undefined;
+const whenSql = (w: When | undefined, c = 'b.content'): string => (!w ? 'true' : w.in ? anyIn(w.path, w.in, c) : has(w.path, c));
+const whenMem = (w: When | undefined, r: unknown): boolean => {
+  if (!w) return true;
+  const vs = pathStrings(r, w.path);
+  return w.in ? vs.some((v) => w.in!.includes(v)) : pathValues(r, w.path).length > 0;
+};
+const loMs = (t: string | undefined): number | undefined => {
+  const r = t ? dateRange(t) : undefined;
+  return r && r.lo !== '-infinity' ? Date.parse(r.lo) : undefined;
+};
+const hiMs = (t: string | undefined): number | undefined => {
+  const r = t ? dateRange(t) : undefined;
+  return r && r.hi !== 'infinity' ? Date.parse(r.hi) : undefined;
+};
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Whole years from a to b (calendar, like PostgreSQL age()). */
+export function yearsBetween(aMs: number, bMs: number): number {
+  const a = new Date(aMs);
+  const b = new Date(bMs);
+  let y = b.getUTCFullYear() - a.getUTCFullYear();
+  if (b.getUTCMonth() < a.getUTCMonth() || (b.getUTCMonth() === a.getUTCMonth() && b.getUTCDate() < a.getUTCDate())) y--;
+  return y;
+}
+
+const subjectPath = (inst: CheckInstance): string => str(inst, 'subjectPath', 'subject.reference');
+
+// ---------- the types ----------
+/** Alternatives: `path` or any of `paths` (e.g. performedDateTime or performedPeriod.start). */
+const pathsOf = (i: CheckInstance): string[] => (Array.isArray(i.params.paths) ? i.params.paths.map(String) : [str(i, 'path')]);
+
+const required: CheckType = {
+  name: 'required',
+  sql: (i) => ({ applies: 'true', bad: `NOT (${pathsOf(i).map((p) => has(p)).join(' OR ')})` }),
+  memory: (i, r) => ({ applies: true, bad: pathsOf(i).every((p) => pathValues(r, p).length === 0) }),
+};
+
+const allowedValues: CheckType = {
+  name: 'allowed-values',
+  sql: (i) => ({
+    applies: `${whenSql(whenOf(i))} AND ${has(str(i, 'path'))}`,
+    bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${jp(str(i, 'path'))}) v WHERE NOT ((v #>> '{}') = ANY(${textArray(strs(i, 'values'))})))`,
+  }),
+  memory: (i, r) => {
+    const vs = pathStrings(r, str(i, 'path'));
+    const allowed = strs(i, 'values');
+    return { applies: whenMem(whenOf(i), r) && vs.length > 0, bad: vs.some((v) => !allowed.includes(v)) };
+  },
+};
+
+const pattern: CheckType = {
+  name: 'pattern',
+  sql: (i) => ({
+    applies: `${whenSql(whenOf(i))} AND ${has(str(i, 'path'))}`,
+    bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${jp(str(i, 'path'))}) v WHERE NOT ((v #>> '{}') ~ ${lit(str(i, 'regex'))}))`,
+  }),
+  memory: (i, r) => {
+    const vs = pathStrings(r, str(i, 'path'));
+    const re = new RegExp(str(i, 'regex'));
+    return { applies: whenMem(whenOf(i), r) && vs.length > 0, bad: vs.some((v) => !re.test(v)) };
+  },
+};
+
+const dateOrder: CheckType = {
+  name: 'date-order',
+  sql: (i) => ({
+    applies: `${has(str(i, 'startPath'))} AND ${has(str(i, 'endPath'))}`,
+    bad: `${hi(first(str(i, 'endPath')))} < ${lo(first(str(i, 'startPath')))}`,
+  }),
+  memory: (i, r) => {
+    const s = loMs(firstString(r, str(i, 'startPath')));
+    const e = hiMs(firstString(r, str(i, 'endPath')));
+    return { applies: s !== undefined && e !== undefined, bad: s !== undefined && e !== undefined && e < s };
+  },
+};
+
+const notFuture: CheckType = {
+  name: 'not-future',
+  sql: (i, scope) => ({ applies: has(str(i, 'path')), bad: `${lo(first(str(i, 'path')))} > ${ts(scope.now)}` }),
+  memory: (i, r, ctx) => {
+    const v = loMs(firstString(r, str(i, 'path')));
+    return { applies: v !== undefined, bad: v !== undefined && v > ctx.now.getTime() };
+  },
+};
+
+const plausibleRange: CheckType = {
+  name: 'plausible-range',
+  sql: (i) => {
+    const path = str(i, 'path', 'valueQuantity.value');
+    const conds: string[] = [];
+    if (num(i, 'min') !== undefined) conds.push(`(${first(path)})::numeric < ${num(i, 'min')}`);
+    if (num(i, 'max') !== undefined) conds.push(`(${first(path)})::numeric > ${num(i, 'max')}`);
+    return { applies: `${whenSql(whenOf(i))} AND jsonb_typeof(jsonb_path_query_first(b.content, ${jp(path)})) = 'number'`, bad: conds.join(' OR ') || 'false' };
+  },
+  memory: (i, r) => {
+    const v = pathValues(r, str(i, 'path', 'valueQuantity.value'))[0];
+    if (typeof v !== 'number' || !whenMem(whenOf(i), r)) return { applies: false, bad: false };
+    const min = num(i, 'min');
+    const max = num(i, 'max');
+    return { applies: true, bad: (min !== undefined && v < min) || (max !== undefined && v > max) };
+  },
+};
+
+const referenceExists: CheckType = {
+  name: 'reference-exists',
+  sql: (i) => {
+    const p = jp(str(i, 'path'));
+    return {
+      applies: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${p}) v WHERE (v #>> '{}') ~ ${REL_REF_SQL})`,
+      bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${p}) v WHERE (v #>> '{}') ~ ${REL_REF_SQL} AND NOT EXISTS (
+        SELECT 1 FROM resource t WHERE t.resource_type = split_part(v #>> '{}', '/', 1) AND t.id = split_part(v #>> '{}', '/', 2) AND NOT t.deleted))`,
+    };
+  },
+  memory: (i, r, ctx) => {
+    const refs = pathStrings(r, str(i, 'path')).filter((x) => REL_REF.test(x));
+    return { applies: refs.length > 0, bad: refs.some((x) => ctx.resolve(x) === undefined) };
+  },
+};
+
+const patientSex: CheckType = {
+  name: 'patient-sex',
+  sql: (i) => ({
+    joins: lateralResource('pt', 'Patient', first(subjectPath(i))),
+    applies: `${anyIn(str(i, 'codePath', 'code.coding.code'), strs(i, 'codes'))} AND (pt.content ->> 'gender') IN ('male', 'female')`,
+    bad: `(pt.content ->> 'gender') <> ${lit(str(i, 'sex'))}`,
+  }),
+  memory: (i, r, ctx) => {
+    const codes = strs(i, 'codes');
+    const ref = firstString(r, subjectPath(i));
+    const pt = ref ? (ctx.resolve(ref) as { gender?: string } | undefined) : undefined;
+    const applies = pathStrings(r, str(i, 'codePath', 'code.coding.code')).some((c) => codes.includes(c)) && (pt?.gender === 'male' || pt?.gender === 'female');
+    return { applies, bad: applies && pt?.gender !== str(i, 'sex') };
+  },
+};
+
+const patientAge: CheckType = {
+  name: 'patient-age',
+  sql: (i) => {
+    const age = `date_part('year', age(${lo(first(str(i, 'datePath')))}, ${lo("(pt.content ->> 'birthDate')")}))`;
+    const conds: string[] = [];
+    if (num(i, 'minAge') !== undefined) conds.push(`${age} < ${num(i, 'minAge')}`);
+    if (num(i, 'maxAge') !== undefined) conds.push(`${age} > ${num(i, 'maxAge')}`);
+    return {
+      joins: lateralResource('pt', 'Patient', first(subjectPath(i))),
+      applies: `${anyIn(str(i, 'codePath', 'code.coding.code'), strs(i, 'codes'))} AND ${has(str(i, 'datePath'))} AND (pt.content ->> 'birthDate') IS NOT NULL`,
+      bad: conds.join(' OR ') || 'false',
+    };
+  },
+  memory: (i, r, ctx) => {
+    const codes = strs(i, 'codes');
+    const ref = firstString(r, subjectPath(i));
+    const pt = ref ? (ctx.resolve(ref) as { birthDate?: string } | undefined) : undefined;
+    const b = loMs(pt?.birthDate);
+    const d = loMs(firstString(r, str(i, 'datePath')));
+    const applies = pathStrings(r, str(i, 'codePath', 'code.coding.code')).some((c) => codes.includes(c)) && b !== undefined && d !== undefined;
+    if (!applies) return { applies, bad: false };
+    const age = yearsBetween(b!, d!);
+    const min = num(i, 'minAge');
+    const max = num(i, 'maxAge');
+    return { applies, bad: (min !== undefined && age < min) || (max !== undefined && age > max) };
+  },
+};
+
+const withinLife: CheckType = {
+  name: 'within-life',
+  sql: (i) => {
+    const d = first(str(i, 'datePath'));
+    const slack = num(i, 'slackDays', 7)!;
+    return {
+      joins: i.resourceType === 'Patient' ? 'LEFT JOIN LATERAL (SELECT b.content) pt ON true' : lateralResource('pt', 'Patient', first(subjectPath(i))),
+      applies: `${has(str(i, 'datePath'))} AND (pt.content ->> 'birthDate') IS NOT NULL`,
+      bad: `${hi(d)} < ${lo("(pt.content ->> 'birthDate')")} OR ((pt.content ->> 'deceasedDateTime') IS NOT NULL AND ${lo(d)} > ${hi("(pt.content ->> 'deceasedDateTime')")} + interval '${slack} days')`,
+    };
+  },
+  memory: (i, r, ctx) => {
+    const ref = i.resourceType === 'Patient' ? undefined : firstString(r, subjectPath(i));
+    const pt = (i.resourceType === 'Patient' ? r : ref ? ctx.resolve(ref) : undefined) as { birthDate?: string; deceasedDateTime?: string } | undefined;
+    const text = firstString(r, str(i, 'datePath'));
+    const birth = loMs(pt?.birthDate);
+    if (!text || birth === undefined) return { applies: false, bad: false };
+    const death = hiMs(pt?.deceasedDateTime);
+    const dHi = hiMs(text)!;
+    const dLo = loMs(text)!;
+    return { applies: true, bad: dHi < birth || (death !== undefined && dLo > death + num(i, 'slackDays', 7)! * DAY) };
+  },
+};
+
+const withinEncounter: CheckType = {
+  name: 'within-encounter',
+  sql: (i) => {
+    const s = lo(first(str(i, 'startPath')));
+    const slack = `interval '${num(i, 'slackHours', 0)} hours'`;
+    return {
+      joins: lateralResource('en', 'Encounter', first(str(i, 'encounterPath', 'encounter.reference'))),
+      applies: `${has(str(i, 'startPath'))} AND (en.content #>> '{period,start}') IS NOT NULL`,
+      bad: `${s} < ${lo("(en.content #>> '{period,start}')")} - ${slack} OR ((en.content #>> '{period,end}') IS NOT NULL AND ${s} > ${hi("(en.content #>> '{period,end}')")} + ${slack})`,
+    };
+  },
+  memory: (i, r, ctx) => {
+    const ref = firstString(r, str(i, 'encounterPath', 'encounter.reference'));
+    const en = (ref ? ctx.resolve(ref) : undefined) as { period?: { start?: string; end?: string } } | undefined;
+    const s = loMs(firstString(r, str(i, 'startPath')));
+    const es = loMs(en?.period?.start);
+    if (s === undefined || es === undefined) return { applies: false, bad: false };
+    const ee = hiMs(en?.period?.end);
+    const slack = num(i, 'slackHours', 0)! * HOUR;
+    return { applies: true, bad: s < es - slack || (ee !== undefined && s > ee + slack) };
+  },
+};
+
+function dupKeyMem(i: CheckInstance, r: unknown): string | undefined {
+  const parts = strs(i, 'keyPaths').map((p) => firstString(r, p));
+  return parts.every((p) => p !== undefined) ? parts.join('|') : undefined;
+}
+
+const duplicate: CheckType = {
+  name: 'duplicate',
+  sql: (i) => {
+    const parts = strs(i, 'keyPaths').map((p) => first(p, 'a.content'));
+    const key = `CASE WHEN ${parts.map((p) => `${p} IS NOT NULL`).join(' AND ')} THEN concat_ws('|', ${parts.join(', ')}) END`;
+    return {
+      applies: 'true',
+      bad: 'true',
+      ev: `SELECT k.id, k.key IS NOT NULL AS applies, (k.key IS NOT NULL AND k.n > 1) AS bad FROM (
+        SELECT a.id, ${key} AS key, count(*) OVER (PARTITION BY ${key}) AS n
+          FROM resource a WHERE a.resource_type = ${lit(i.resourceType)} AND NOT a.deleted) k
+        WHERE k.id IN (SELECT id FROM base)`,
+    };
+  },
+  memory: (i, r, ctx) => {
+    const k = dupKeyMem(i, r);
+    if (k === undefined) return { applies: false, bad: false };
+    const n = ctx.resources.filter((o) => o.resourceType === i.resourceType && dupKeyMem(i, o) === k).length;
+    return { applies: true, bad: n > 1 };
+  },
+};
+
+/** Claim diagnoses must match a Condition recorded on the claim's encounter(s). */
+const claimDiagnosisCondition: CheckType = {
+  name: 'claim-diagnosis-condition',
+  sql: () => {
+    const encs = `ARRAY(SELECT e #>> '{}' FROM jsonb_path_query(b.content, '$.item.encounter.reference') e)`;
+    const encOk = (c: string): string => `(cardinality(${encs}) = 0 OR (${c}.content #>> '{encounter,reference}') IS NULL OR (${c}.content #>> '{encounter,reference}') = ANY(${encs}))`;
+    return {
+      applies: `jsonb_path_exists(b.content, '$.diagnosis[*]')`,
+      bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, '$.diagnosis[*]') d WHERE CASE
+        WHEN (d #>> '{diagnosisReference,reference}') IS NOT NULL THEN NOT EXISTS (
+          SELECT 1 FROM resource c WHERE c.resource_type = 'Condition' AND NOT c.deleted
+             AND c.id = split_part(d #>> '{diagnosisReference,reference}', '/', 2) AND ${encOk('c')})
+        ELSE NOT EXISTS (
+          SELECT 1 FROM resource c WHERE c.resource_type = 'Condition' AND NOT c.deleted AND c.compartments && b.compartments
+             AND ${encOk('c')}
+             AND EXISTS (SELECT 1 FROM jsonb_path_query(c.content, '$.code.coding.code') cc, jsonb_path_query(d, '$.diagnosisCodeableConcept.coding.code') dc WHERE cc = dc))
+        END)`,
+    };
+  },
+  memory: (_i, r, ctx) => {
+    const diags = pathValues(r, 'diagnosis') as Array<{ diagnosisReference?: { reference?: string }; diagnosisCodeableConcept?: unknown }>;
+    if (!diags.length) return { applies: false, bad: false };
+    const encs = pathStrings(r, 'item.encounter.reference');
+    const encOk = (c: Resource): boolean => {
+      const e = firstString(c, 'encounter.reference');
+      return encs.length === 0 || e === undefined || encs.includes(e);
+    };
+    const bad = diags.some((d) => {
+      const ref = d.diagnosisReference?.reference;
+      if (ref) {
+        const c = ctx.resolve(ref);
+        return !c || c.resourceType !== 'Condition' || !encOk(c);
+      }
+      const codes = pathStrings(d, 'diagnosisCodeableConcept.coding.code');
+      return !ctx.resources.some((c) => c.resourceType === 'Condition' && encOk(c) && pathStrings(c, 'code.coding.code').some((x) => codes.includes(x)));
+    });
+    return { applies: true, bad };
+  },
+};
+
+/**
+ * A resource must have a related resource pointing at it (via: 'self') or at its encounter
+ * (via: a reference path), e.g. a coded procedure needs a procedure note on its encounter.
+ */
+const hasRelated: CheckType = {
+  name: 'has-related',
+  sql: (i) => {
+    const via = str(i, 'via', 'self');
+    const rw = i.params.relatedWhen as When | undefined;
+    const target = via === 'self' ? { type: lit(i.resourceType), id: 'b.id' } : { type: `split_part(${first(via)}, '/', 1)`, id: refId(first(via)) };
+    return {
+      applies: `${whenSql(whenOf(i))}${via === 'self' ? '' : ` AND ${first(via)} ~ ${REL_REF_SQL}`}`,
+      bad: `NOT EXISTS (SELECT 1 FROM sp_reference s JOIN resource o ON o.resource_type = s.resource_type AND o.id = s.id AND NOT o.deleted
+        WHERE s.resource_type = ${lit(str(i, 'relatedType'))} AND s.code = ${lit(str(i, 'relatedParam'))}
+          AND s.target_type = ${target.type} AND s.target_id = ${target.id} AND ${whenSql(rw, 'o.content')})`,
+    };
+  },
+  memory: (i, r, ctx) => {
+    const via = str(i, 'via', 'self');
+    const target = via === 'self' ? `${r.resourceType}/${r.id}` : firstString(r, via);
+    if (!whenMem(whenOf(i), r) || !target || !REL_REF.test(target)) return { applies: false, bad: false };
+    const rw = i.params.relatedWhen as When | undefined;
+    const relPath = str(i, 'relatedPath');
+    const found = ctx.resources.some((o) => o.resourceType === str(i, 'relatedType') && pathStrings(o, relPath).includes(target) && whenMem(rw, o));
+    return { applies: true, bad: !found };
+  },
+};
+
+/** Every type honours an optional `when` ({path, in?}): the check applies only to matching resources. */
+function withWhen(t: CheckType): CheckType {
+  return {
+    name: t.name,
+    sql(i, scope) {
+      const f = t.sql(i, scope);
+      const w = whenOf(i);
+      return w && !f.ev ? { ...f, applies: `${whenSql(w)} AND (${f.applies})` } : f;
+    },
+    memory(i, r, ctx) {
+      if (!whenMem(whenOf(i), r)) return { applies: false, bad: false };
+      return t.memory(i, r, ctx);
+    },
+  };
+}
+
+export const CHECK_TYPES: Record<string, CheckType> = Object.fromEntries(
+  [required, allowedValues, pattern, dateOrder, notFuture, plausibleRange, referenceExists, patientSex, patientAge, withinLife, withinEncounter, duplicate, claimDiagnosisCondition, hasRelated].map((t) => [t.name, withWhen(t)]),
+);
+
+export function checkType(name: string): CheckType {
+  const t = CHECK_TYPES[name];
+  if (!t) throw new Error(`Unknown check type ${name}`);
+  return t;
+}
