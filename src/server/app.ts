@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { OperationOutcomeError, badRequest, issue, notFound, outcome, toOutcomeError, tooLarge } from '../fhir/outcomes.js';
 import type { Db } from '../store/db.js';
 import { registerFhirRoutes } from './fhir-routes.js';
+import { registerTerminologyRoutes } from './terminology-routes.js';
 
 export interface AppOptions {
   db: Db;
@@ -56,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db });
+  await registerTerminologyRoutes(app);
   await registerFhirRoutes(app, { db: options.db, strict: options.strict ?? false, version: options.version ?? '0.1.0' });
   return app;
 }

@@ -73,3 +73,23 @@ export function shippedTerminology(): Terminology {
   }
   return shipped;
 }
+
+/** Releases imported with `custodian terminology import` live in DATA/terminology as gzip copies. */
+export function importedDir(dataDir: string): string {
+  return path.join(dataDir, 'terminology');
+}
+
+const withImports = new Map<string, Terminology>();
+
+/** The shipped releases plus those imported into a data folder (loaded once per folder). */
+export function loadTerminology(dataDir?: string): Terminology {
+  if (!dataDir || !existsSync(importedDir(dataDir))) return shippedTerminology();
+  let t = withImports.get(dataDir);
+  if (!t) {
+    t = new Terminology();
+    for (const r of shippedTerminology().releases) t.add(r);
+    for (const f of readReleases(importedDir(dataDir)).files) t.add(f.release);
+    withImports.set(dataDir, t);
+  }
+  return t;
+}
