@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { selectChecks } from '../quality/instances.js';
 import { renderReportHtml } from '../quality/report-html.js';
-import { getResults, listRuns, previousRun, startCheckRun } from '../store/check-store.js';
+import { deficiencyReport, getResults, listRuns, previousRun, startCheckRun, syncDeficiencies } from '../store/check-store.js';
 import { openStore } from '../store/open.js';
 import { storeConfig } from './config.js';
 import { progressBar } from './output.js';
@@ -52,7 +52,36 @@ export async function checkCommand(opts: CheckOpts): Promise<number> {
   }
 }
 
+export async function deficienciesCommand(opts: { data?: string; json?: boolean; months?: string }): Promise<number> {
+  const db = await openStore(storeConfig(opts));
+  try {
+    const now = new Date();
+    const sync = await syncDeficiencies(db, { now });
+    const report = await deficiencyReport(db, { now, months: opts.months ? Number(opts.months) : 3 });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ sync, report }, null, 2)}\n`);
+      return 0;
+    }
+    process.stdout.write(`Deficiencies: ${sync.found} found (${sync.opened} tasks opened, ${sync.closed} closed); ${report.openDeficiencies} open, ${report.overdueDeficiencies} past due\n`);
+    process.stdout.write(`Delinquent records: ${report.delinquentRecords}; average monthly discharges (last ${report.months} months): ${report.averageMonthlyDischarges}; ` +
+      `delinquency rate ${report.rate === null ? 'n/a (no discharges)' : `${report.rate}%`} vs ${report.threshold}% threshold${report.exceedsThreshold ? ' - EXCEEDS' : ''}\n`);
+    for (const p of report.suspensionList) process.stdout.write(`  suspension list: ${p.practitioner}: ${p.delinquentRecords} delinquent records, ${p.openDeficiencies} open deficiencies, oldest ${p.oldestDaysDelinquent} days delinquent\n`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
 export function registerCheckCommands(program: Command): void {
+  program
+    .command('deficiencies')
+    .description('find chart deficiencies, open and close their Tasks, and report delinquency (Joint Commission rate)')
+    .option(...dataOption)
+    .option('--json', 'print the report as JSON')
+    .option('--months <n>', 'months of discharges to average', '3')
+    .action(async (opts) => {
+      process.exitCode = await deficienciesCommand(opts);
+    });
   program
     .command('check')
     .description('run the data-quality checks over the whole database (SQL) or one patient (in memory); every run is stored')

@@ -4,7 +4,10 @@
  * worklist, the deficiency Tasks).
  */
 import { randomUUID } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Encounter, Resource, Task } from '@medplum/fhirtypes';
+import { DEFAULT_DEFICIENCY_CONFIG, findDeficiencies, reconcileDeficiencyTasks, type DeficiencyConfig } from '../quality/deficiencies.js';
+import { delinquencyReport, type DelinquencyOptions, type DelinquencyReport } from '../quality/delinquency.js';
+import { writeResources } from './repository.js';
 import { memoryContext, runChecksMemory, runChecksSql } from '../checks/engine.js';
 import { summarize } from '../checks/summary.js';
 import type { CheckInstance, CheckResult } from '../checks/types.js';
@@ -187,4 +190,37 @@ export async function startCheckRun(db: Db, instances: CheckInstance[], opts: Ex
     }
   })();
   return { run, done };
+}
+
+// ---------- deficiencies: find, open and close Tasks; delinquency ----------
+const DEFICIENCY_INPUT_TYPES = ['Encounter', 'DocumentReference', 'Procedure', 'Condition', 'MedicationRequest', 'ServiceRequest'];
+
+/** Brings the deficiency Tasks in line with the records (one patient's, or all). Returns what changed. */
+export async function syncDeficiencies(db: Db, opts: { now?: Date; patientId?: string; config?: DeficiencyConfig } = {}): Promise<{ found: number; opened: number; closed: number }> {
+  const now = opts.now ?? new Date();
+  const config = opts.config ?? DEFAULT_DEFICIENCY_CONFIG;
+  const resources = await loadResourcesByType(db, DEFICIENCY_INPUT_TYPES, opts.patientId);
+  const found = findDeficiencies(resources, config);
+  return db.transaction(async (tx) => {
+    const existing = (await loadDeficiencyTasks(tx, opts.patientId));
+    const writes = reconcileDeficiencyTasks(found, existing, now, config);
+    await writeResources(tx, writes.map((t) => ({ resourceType: 'Task', id: t.id!, method: 'PUT' as const, resource: t })), now);
+    return { found: found.length, opened: writes.filter((t) => t.status === 'requested').length, closed: writes.filter((t) => t.status === 'completed').length };
+  });
+}
+
+export async function loadDeficiencyTasks(q: Queryable, patientId?: string): Promise<Task[]> {
+  const { rows } = await q.query<{ content: Task }>(
+    `SELECT content FROM resource WHERE resource_type = 'Task' AND NOT deleted AND id LIKE 'def-%'
+        AND content @> '{"code":{"coding":[{"system":"http://custodian.dev/fhir/CodeSystem/work-type","code":"deficiency"}]}}'::jsonb
+        ${patientId ? `AND content #>> '{for,reference}' = $1` : ''} ORDER BY id`,
+    patientId ? [`Patient/${patientId}`] : [],
+  );
+  return rows.map((r) => r.content);
+}
+
+export async function deficiencyReport(db: Db, opts: DelinquencyOptions): Promise<DelinquencyReport> {
+  const tasks = await loadDeficiencyTasks(db);
+  const encounters = (await loadResourcesByType(db, ['Encounter'])) as Encounter[];
+  return delinquencyReport(tasks, encounters, opts);
 }
