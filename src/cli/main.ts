@@ -6,6 +6,7 @@ import { importCommand } from './import-command.js';
 import { registerMpiCommands } from './mpi-command.js';
 import { printError } from './output.js';
 import { serveCommand } from './serve-command.js';
+import { registerTerminologyCommands } from './terminology-command.js';
 
 const program = new Command();
 program.name('custodian').description('Custodian: health information management on FHIR R4').version('0.1.0');
@@ -50,6 +51,8 @@ program
 registerMpiCommands(program);
 
 registerCheckCommands(program);
+
+registerTerminologyCommands(program);
 
 program.parseAsync(process.argv).catch((err) => {
   printError(err);

@@ -55,6 +55,7 @@ export function readReleases(p: string, override?: Partial<Period>): { files: Im
     let bytes = f.bytes;
     let name = f.name;
     if (/\.gz$/i.test(name)) { bytes = gunzipSync(bytes); name = name.replace(/\.gz$/i, ''); }
+    if (/\.release\.json$/.test(name)) { files.push({ file: f.name, kind: 'release', release: JSON.parse(bytes.toString('utf8')) as Release }); continue; }
     const head = decode(bytes.subarray(0, 4000));
     const kind = detectFile(name, head);
     if (!kind) { skipped.push(f.name); continue; }
