@@ -59,5 +59,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db });
   await registerTerminologyRoutes(app);
   await registerFhirRoutes(app, { db: options.db, strict: options.strict ?? false, version: options.version ?? '0.1.0' });
+  await (await import('./quality-routes.js')).registerQualityRoutes(app, { db: options.db });
   return app;
 }
