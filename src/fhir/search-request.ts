@@ -33,11 +33,21 @@ export interface IncludeSpec {
   iterate: boolean;
 }
 
+/** A keyset position: the sort-key values and id of the row a page starts after (next) or before (prev). */
+export interface Cursor {
+  dir: 'next' | 'prev';
+  keys: (string | null)[];
+  id: string;
+}
+
 export interface SearchRequest {
   resourceType: string;
   filters: Filter[];
   count: number;
   offset: number;
+  cursor?: Cursor;
+  /** Compartment search: Patient/123/Condition. */
+  compartment?: { resourceType: 'Patient'; id: string };
   sort: SortKey[];
   total: 'none' | 'estimate' | 'accurate';
   summary?: 'true' | 'false' | 'count' | 'text' | 'data';
@@ -129,6 +139,20 @@ function validModifier(type: ParamType, m: string): boolean {
 
 class UnknownParam extends Error {}
 
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.dir === 'next' ? 'n' : 'p', c.keys, c.id])).toString('base64url');
+}
+
+export function decodeCursor(raw: string): Cursor {
+  try {
+    const [d, keys, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as [string, (string | null)[], string];
+    if ((d !== 'n' && d !== 'p') || !Array.isArray(keys) || typeof id !== 'string') throw new Error('shape');
+    return { dir: d === 'n' ? 'next' : 'prev', keys: keys.map((k) => (k === null ? null : String(k))), id };
+  } catch {
+    throw badRequest('Invalid _cursor: use the next/previous links of a search Bundle', '_cursor');
+  }
+}
+
 export function parseSearchRequest(resourceType: string, query: Query, options: { strict?: boolean } = {}): SearchRequest {
   const req: SearchRequest = {
     resourceType, filters: [], count: DEFAULT_COUNT, offset: 0, sort: [], total: 'accurate', include: [], revinclude: [], unknown: [],
@@ -145,6 +169,8 @@ export function parseSearchRequest(resourceType: string, query: Query, options: 
         const n = Number(raw);
         if (!Number.isInteger(n) || n < 0) throw badRequest(`_offset must be a non-negative integer, got "${raw}"`, '_offset');
         req.offset = n;
+      } else if (name === '_cursor') {
+        req.cursor = decodeCursor(raw);
       } else if (name === '_sort') {
         for (const s of raw.split(',').filter(Boolean)) {
           const descending = s.startsWith('-');

@@ -2,20 +2,30 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { typeSchema } from '../fhir/definitions.js';
 import { issue, outcome } from '../fhir/outcomes.js';
-import { parseSearchRequest, type Query, type SearchRequest } from '../fhir/search-request.js';
+import { encodeCursor, parseSearchRequest, type Query, type SearchRequest } from '../fhir/search-request.js';
 import type { Queryable } from '../store/db.js';
 import { readMany } from '../store/repository.js';
-import { includeTargets, revincludeSources, searchIds } from '../store/search-sql.js';
+import { includeTargets, revincludeSources, searchIds, type SearchPage } from '../store/search-sql.js';
 import { assertType } from './interactions.js';
 
 export interface SearchOptions {
   baseUrl: string;
   strict?: boolean;
+  /** Path of the search relative to the base, for links (default: the resource type). */
+  path?: string;
 }
 
 export async function searchBundle(q: Queryable, resourceType: string, query: Query, options: SearchOptions): Promise<Bundle> {
   assertType(resourceType);
   const req = parseSearchRequest(resourceType, query, { strict: options.strict });
+  return runSearch(q, req, query, options);
+}
+
+/** Search inside a Patient's compartment: Patient/123/Condition?code=... */
+export async function compartmentSearch(q: Queryable, patientId: string, resourceType: string, query: Query, options: SearchOptions): Promise<Bundle> {
+  assertType(resourceType);
+  const req = parseSearchRequest(resourceType, query, { strict: options.strict });
+  req.compartment = { resourceType: 'Patient', id: patientId };
   return runSearch(q, req, query, options);
 }
 
@@ -41,7 +51,7 @@ export async function runSearch(q: Queryable, req: SearchRequest, query: Query, 
       search: { mode: 'outcome' },
     });
   }
-  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link: links(req, query, page.ids.length, page.total, options.baseUrl) };
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link: links(req, query, page, options.baseUrl, options.path ?? req.resourceType) };
   if (page.total !== undefined) bundle.total = page.total;
   if (req.summary !== 'count') bundle.entry = entries;
   return bundle;
@@ -101,20 +111,20 @@ function subsetted(r: Resource): Resource {
   return { ...r, meta: { ...r.meta, tag: [...(r.meta?.tag ?? []), tag] } } as Resource;
 }
 
-function links(req: SearchRequest, query: Query, returned: number, total: number | undefined, baseUrl: string): Bundle['link'] {
-  const make = (offset: number): string => {
+function links(req: SearchRequest, query: Query, page: SearchPage, baseUrl: string, path: string): Bundle['link'] {
+  const make = (cursor?: string): string => {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) {
-      if (k === '_offset' || v === undefined) continue;
+      if (k === '_offset' || k === '_cursor' || v === undefined) continue;
       for (const x of Array.isArray(v) ? v : [v]) params.append(k, x);
     }
-    if (offset > 0) params.set('_offset', String(offset));
+    if (cursor) params.set('_cursor', cursor);
     const s = params.toString();
-    return `${baseUrl}/${req.resourceType}${s ? `?${s}` : ''}`;
+    return `${baseUrl}/${path}${s ? `?${s}` : ''}`;
   };
-  const out: NonNullable<Bundle['link']> = [{ relation: 'self', url: make(req.offset) }];
-  const more = total !== undefined ? req.offset + returned < total : returned === req.count && req.count > 0;
-  if (more) out.push({ relation: 'next', url: make(req.offset + req.count) });
-  if (req.offset > 0) out.push({ relation: 'previous', url: make(Math.max(0, req.offset - req.count)) });
+  const self = req.cursor ? encodeCursor(req.cursor) : undefined;
+  const out: NonNullable<Bundle['link']> = [{ relation: 'self', url: req.offset > 0 ? `${make()}${make().includes('?') ? '&' : '?'}_offset=${req.offset}` : make(self) }];
+  if (page.hasNext && page.last) out.push({ relation: 'next', url: make(encodeCursor({ dir: 'next', ...page.last })) });
+  if (page.hasPrev && page.first) out.push({ relation: 'previous', url: make(encodeCursor({ dir: 'prev', ...page.first })) });
   return out;
 }

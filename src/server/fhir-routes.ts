@@ -11,7 +11,8 @@ import { assertBundle, processBatch, processTransaction } from '../records/bundl
 import {
   assertId, assertType, conditionalDelete, conditionalUpdate, createResource, deleteResource, updateResource, type WriteResponse,
 } from '../records/interactions.js';
-import { searchBundle } from '../records/search.js';
+import { compartmentSearch, searchBundle } from '../records/search.js';
+import { patientEverything } from '../records/everything.js';
 import type { RecordContext } from '../records/context.js';
 import { FHIR_JSON } from './http.js';
 
@@ -201,6 +202,22 @@ export async function registerFhirRoutes(app: FastifyInstance, deps: Deps): Prom
     });
     const r = await readHistory(deps.db, { ...historyParams(request), resourceType: request.params.type, id: request.params.id });
     return json(reply, historyBundle(r.entries, r.total, baseUrl(request)));
+  });
+
+  // Compartment search (Patient/123/Condition) and Patient/123/$everything.
+  app.get<{ Params: Params & { compartmentType: string } }>('/fhir/:type/:id/:compartmentType', async (request, reply) => {
+    const { type, id, compartmentType } = request.params;
+    if (type !== 'Patient') throw notSupported(`Only the Patient compartment is supported, not ${type}`, 404);
+    assertId(id);
+    const q = request.query as Record<string, string | undefined>;
+    if (compartmentType === '$everything') {
+      const count = q._count === undefined ? 100 : Number(q._count);
+      if (!Number.isInteger(count) || count < 1) throw badRequest('_count must be a positive integer', '_count');
+      const types = q._type ? q._type.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
+      return json(reply, await patientEverything(deps.db, id, { since: q._since, types, count: Math.min(count, 1000), cursor: q._cursor }, baseUrl(request)));
+    }
+    assertType(compartmentType);
+    return json(reply, await compartmentSearch(deps.db, id, compartmentType, request.query as Query, { baseUrl: baseUrl(request), strict: strictHandling(request), path: `Patient/${id}/${compartmentType}` }));
   });
 
   app.get<{ Params: Params }>('/fhir/:type/:id/_history/:vid', async (request, reply) => {

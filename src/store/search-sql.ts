@@ -16,8 +16,9 @@ export class Params {
 const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** SQL boolean expression selecting the resources (alias r) of `resourceType` matching every filter. */
-export function whereClause(resourceType: string, filters: Filter[], p: Params, alias = 'r'): string {
+export function whereClause(resourceType: string, filters: Filter[], p: Params, alias = 'r', compartment?: { id: string }): string {
   const parts = [`${alias}.resource_type = ${p.add(resourceType)}`, `NOT ${alias}.deleted`];
+  if (compartment) parts.push(`${alias}.compartments @> ARRAY[${p.add(compartment.id)}]::text[]`);
   for (const f of filters) parts.push(filterSql(resourceType, f, p, alias));
   return parts.join(' AND ');
 }
@@ -153,17 +154,18 @@ export function dateCond(raw: string, lo: string, hi: string, p: Params): string
   const { prefix, value } = splitPrefix(raw);
   const r = dateRange(value);
   if (!r) throw badRequest(`Invalid date "${value}"`);
-  const qlo = `${p.add(r.lo)}::timestamptz`;
-  const qhi = `${p.add(r.hi)}::timestamptz`;
+  // parameters are added only when used: an unused parameter has no type PostgreSQL can infer
+  const qlo = (): string => `${p.add(r.lo)}::timestamptz`;
+  const qhi = (): string => `${p.add(r.hi)}::timestamptz`;
   switch (prefix) {
-    case 'eq': return `(${lo} >= ${qlo} AND ${hi} <= ${qhi})`;
-    case 'ne': return `NOT (${lo} >= ${qlo} AND ${hi} <= ${qhi})`;
-    case 'gt': return `${hi} > ${qhi}`;
-    case 'lt': return `${lo} < ${qlo}`;
-    case 'ge': return `${hi} >= ${qlo}`;
-    case 'le': return `${lo} <= ${qhi}`;
-    case 'sa': return `${lo} > ${qhi}`;
-    case 'eb': return `${hi} < ${qlo}`;
+    case 'eq': return `(${lo} >= ${qlo()} AND ${hi} <= ${qhi()})`;
+    case 'ne': return `NOT (${lo} >= ${qlo()} AND ${hi} <= ${qhi()})`;
+    case 'gt': return `${hi} > ${qhi()}`;
+    case 'lt': return `${lo} < ${qlo()}`;
+    case 'ge': return `${hi} >= ${qlo()}`;
+    case 'le': return `${lo} <= ${qhi()}`;
+    case 'sa': return `${lo} > ${qhi()}`;
+    case 'eb': return `${hi} < ${qlo()}`;
     case 'ap': {
       const now = Date.now();
       const a = Date.parse(r.lo);
@@ -180,18 +182,24 @@ export function numberCond(raw: string, col: string, p: Params): string {
   if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) throw badRequest(`Invalid number "${value}"`);
   const n = Number(value);
   const decimals = value.includes('.') && !/[eE]/.test(value) ? (value.split('.')[1] as string).length : 0;
-  const half = 0.5 * 10 ** -decimals;
-  const v = `${p.add(value)}::numeric`;
+  // the implicit range of the value's precision, in exact decimal arithmetic: 6.1 means [6.05, 6.15)
+  const half = `0.${'0'.repeat(decimals)}5`;
+  const v = (): string => `${p.add(value)}::numeric`;
+  const inRange = (): string => {
+    const x = v();
+    const h = `${p.add(half)}::numeric`;
+    return `(${col} >= ${x} - ${h} AND ${col} < ${x} + ${h})`;
+  };
   switch (prefix) {
-    case 'eq': return `(${col} >= ${p.add(String(n - half))}::numeric AND ${col} < ${p.add(String(n + half))}::numeric)`;
-    case 'ne': return `NOT (${col} >= ${p.add(String(n - half))}::numeric AND ${col} < ${p.add(String(n + half))}::numeric)`;
-    case 'gt': case 'sa': return `${col} > ${v}`;
-    case 'lt': case 'eb': return `${col} < ${v}`;
-    case 'ge': return `${col} >= ${v}`;
-    case 'le': return `${col} <= ${v}`;
+    case 'eq': return inRange();
+    case 'ne': return `NOT ${inRange()}`;
+    case 'gt': case 'sa': return `${col} > ${v()}`;
+    case 'lt': case 'eb': return `${col} < ${v()}`;
+    case 'ge': return `${col} >= ${v()}`;
+    case 'le': return `${col} <= ${v()}`;
     case 'ap': {
-      const pad = Math.abs(n) * 0.1;
-      return `(${col} >= ${p.add(String(n - pad))}::numeric AND ${col} <= ${p.add(String(n + pad))}::numeric)`;
+      const pad = String(Math.abs(n) * 0.1);
+      return `(${col} >= ${v()} - ${p.add(pad)}::numeric AND ${col} <= ${v()} + ${p.add(pad)}::numeric)`;
     }
   }
 }
@@ -213,29 +221,93 @@ function sortExpr(resourceType: string, s: SortKey, p: Params): string {
   return `(SELECT ${agg}(s.${col}) FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.id = r.id AND s.code = ${p.add(s.code)})`;
 }
 
+function sortCast(s: SortKey): string {
+  if (s.code === '_lastUpdated' || s.type === 'date') return 'timestamptz';
+  if (s.type === 'number' || s.type === 'quantity') return 'numeric';
+  return 'text';
+}
+
+interface Key {
+  expr: string;
+  cast: string;
+  desc: boolean;
+  nullsLast: boolean;
+}
+
+/** Rows strictly after `values` in the order given by `keys` (then r.id): keyset paging. */
+function afterCondition(keys: Key[], values: (string | null)[], id: string, idDesc: boolean, p: Params): string {
+  const ors: string[] = [];
+  const eqs: string[] = [];
+  keys.forEach((k, i) => {
+    const v = values[i] ?? null;
+    let beyond: string;
+    if (v === null) beyond = k.nullsLast ? 'false' : `${k.expr} IS NOT NULL`;
+    else {
+      const cmp = `${k.expr} ${k.desc ? '<' : '>'} ${p.add(v)}::${k.cast}`;
+      beyond = k.nullsLast ? `(${cmp} OR ${k.expr} IS NULL)` : cmp;
+    }
+    ors.push([...eqs, beyond].join(' AND '));
+    eqs.push(v === null ? `${k.expr} IS NULL` : `${k.expr} = ${p.add(v)}::${k.cast}`);
+  });
+  ors.push([...eqs, `r.id ${idDesc ? '<' : '>'} ${p.add(id)}`].join(' AND '));
+  return `(${ors.map((o) => `(${o})`).join(' OR ')})`;
+}
+
 export interface SearchPage {
   ids: string[];
   total?: number;
+  /** Keyset positions of the first and last rows, for previous/next links. */
+  first?: { keys: (string | null)[]; id: string };
+  last?: { keys: (string | null)[]; id: string };
+  hasNext: boolean;
+  hasPrev: boolean;
+}
+
+function keyText(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
 }
 
 /** Runs the search: one page of matching ids in order, and the total when asked. */
 export async function searchIds(q: Queryable, req: SearchRequest): Promise<SearchPage> {
   const p = new Params();
-  const where = whereClause(req.resourceType, req.filters, p);
-  const order = req.sort.map((s) => `${sortExpr(req.resourceType, s, p)} ${s.descending ? 'DESC NULLS LAST' : 'ASC NULLS LAST'}`);
-  order.push('r.id');
+  const where = whereClause(req.resourceType, req.filters, p, 'r', req.compartment);
   let total: number | undefined;
   if (req.total === 'accurate' || req.summary === 'count') {
     const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource r WHERE ${where}`, [...p.values]);
     total = Number(c.rows[0]?.n ?? 0);
   }
-  if (req.summary === 'count' || req.count === 0) return { ids: [], total };
-  const lim = p.add(req.count);
-  const off = p.add(req.offset);
-  const r = await q.query<{ id: string }>(`SELECT r.id FROM resource r WHERE ${where} ORDER BY ${order.join(', ')} LIMIT ${lim} OFFSET ${off}`, p.values);
-  return { ids: r.rows.map((x) => x.id), total };
+  if (req.summary === 'count' || req.count === 0) return { ids: [], total, hasNext: false, hasPrev: false };
+  const reverse = req.cursor?.dir === 'prev';
+  const keys: Key[] = req.sort.map((s) => {
+    const desc = reverse ? !s.descending : s.descending;
+    return { expr: sortExpr(req.resourceType, s, p), cast: sortCast(s), desc, nullsLast: !reverse };
+  });
+  const idDesc = reverse;
+  const conds = [where];
+  if (req.cursor) conds.push(afterCondition(keys, req.cursor.keys, req.cursor.id, idDesc, p));
+  const order = [...keys.map((k) => `${k.expr} ${k.desc ? 'DESC' : 'ASC'} NULLS ${k.nullsLast ? 'LAST' : 'FIRST'}`), `r.id ${idDesc ? 'DESC' : 'ASC'}`];
+  const select = ['r.id', ...keys.map((k, i) => `${k.expr} AS k${i}`)].join(', ');
+  const lim = p.add(req.count + 1);
+  const off = req.cursor ? '' : ` OFFSET ${p.add(req.offset)}`;
+  const r = await q.query<Record<string, unknown> & { id: string }>(
+    `SELECT ${select} FROM resource r WHERE ${conds.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT ${lim}${off}`,
+    p.values,
+  );
+  const more = r.rows.length > req.count;
+  let rows = r.rows.slice(0, req.count);
+  if (reverse) rows = rows.reverse();
+  const pos = (row: Record<string, unknown> & { id: string }) => ({ keys: keys.map((_, i) => keyText(row[`k${i}`])), id: row.id });
+  return {
+    ids: rows.map((x) => x.id),
+    total,
+    first: rows[0] ? pos(rows[0]) : undefined,
+    last: rows.length ? pos(rows[rows.length - 1] as Record<string, unknown> & { id: string }) : undefined,
+    hasNext: reverse ? true : more,
+    hasPrev: reverse ? more : !!req.cursor || req.offset > 0,
+  };
 }
-
 /** Targets of the given reference parameter from the given resources (_include). */
 export async function includeTargets(q: Queryable, sourceType: string, ids: string[], code: string, targetType?: string): Promise<{ resourceType: string; id: string }[]> {
   if (ids.length === 0) return [];
