@@ -4,6 +4,8 @@ import { OperationOutcomeError, badRequest, issue, notFound, outcome, toOutcomeE
 import type { Db } from '../store/db.js';
 import { registerFhirRoutes } from './fhir-routes.js';
 import { registerTerminologyRoutes } from './terminology-routes.js';
+import { sendOutcome } from './http.js';
+import { registerSecurity, type AuthOptions } from './security-plugin.js';
 
 export interface AppOptions {
   db: Db;
@@ -12,14 +14,14 @@ export interface AppOptions {
   bodyLimit?: number;
   logger?: boolean;
   version?: string;
+  /**
+   * Authentication, authorisation and the audit trail (src/server/security-plugin.ts). `custodian serve`
+   * always sets it; without it (module unit tests only) every route is open and nothing is audited.
+   */
+  auth?: AuthOptions;
 }
 
-export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-
-export function sendOutcome(reply: FastifyReply, err: unknown): FastifyReply {
-  const e = toOutcomeError(err);
-  return reply.code(e.status).type(FHIR_JSON).send(e.outcome);
-}
+export { FHIR_JSON, sendOutcome } from './http.js';
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -56,9 +58,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return sendOutcome(reply, notFound(`No route for ${request.method} ${path}`));
   });
 
+  if (options.auth) await registerSecurity(app, options.db, options.auth); // before any route, so onRoute sees them all
   await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db });
   await registerTerminologyRoutes(app);
   await registerFhirRoutes(app, { db: options.db, strict: options.strict ?? false, version: options.version ?? '0.1.0' });
+  await (await import('./web-routes.js')).registerWebRoutes(app);
   await (await import('./quality-routes.js')).registerQualityRoutes(app, { db: options.db });
   return app;
 }

@@ -1,0 +1,366 @@
+/**
+ * Security for the whole app, switched on by AppOptions.auth (`custodian serve` always sets it; only
+ * unit tests of other modules build the app without it):
+ * - every registered route is collected (onRoute) and must have a rule in security/route-permissions.ts;
+ * - bearer JWT authentication with server-side sessions (logout, inactivity log-off, disabled users);
+ * - authorisation by role permissions and SMART scopes, per FHIR resource type;
+ * - sensitive-label filtering of FHIR responses (canSee), break-the-glass;
+ * - an audit record (BALP AuditEvent, hash-chained) for every authenticated request, committed before the answer;
+ * - hardening: rate limits, security headers, closed CORS.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditEvent, Bundle, Resource } from '@medplum/fhirtypes';
+import { buildAuditEvent, type AuditInput, type AuditKind } from '../audit/balp.js';
+import { authorize, type Caller, type FhirTarget } from '../security/authorize.js';
+import { decideVisibility, sensitiveLabels, type Viewer } from '../security/labels.js';
+import { permissionsOf } from '../security/roles.js';
+import { routeRule, type RouteRule } from '../security/route-permissions.js';
+import type { Interaction } from '../security/smart-scopes.js';
+import { verifyAccessToken, type AccessClaims } from '../security/tokens.js';
+import { AuditWriter } from '../store/audit-store.js';
+import type { Db } from '../store/db.js';
+import { activeBreakGlassPatients, findSession, findUserById, signingSecret, touchSession, visibilityFacts } from '../store/security-store.js';
+import { forbidden, issue, outcome, OperationOutcomeError, unauthorized } from '../fhir/outcomes.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { registerAuditRoutes } from './audit-routes.js';
+
+export interface AuthOptions {
+  /** HS256 secret for access tokens; else CUSTODIAN_JWT_SECRET (read by the CLI), else a key kept in the database. */
+  jwtSecret?: Uint8Array;
+  /** The audit trail; on unless a benchmark turns it off. */
+  audit?: boolean;
+  accessTokenSeconds?: number;
+  /** Sessions idle longer than this are logged off. */
+  idleTimeoutSeconds?: number;
+  maxLoginFailures?: number;
+  lockoutSeconds?: number;
+  loginPerMinute?: number;
+  apiPerMinute?: number;
+  breakGlassMinutes?: number;
+  /** Origins allowed to call the API from a browser; none by default (CORS closed). */
+  corsOrigins?: string[];
+}
+
+export interface SecurityContext {
+  user: { id: string; username: string; roles: string[] };
+  sid: string;
+  permissions: Set<string>;
+  scope?: string;
+  patient?: string;
+  patientOnly?: boolean;
+}
+
+export interface SecurityRuntime {
+  db: Db;
+  secret: Uint8Array;
+  options: Required<Omit<AuthOptions, 'jwtSecret' | 'corsOrigins'>> & { corsOrigins: string[] };
+  audit: AuditWriter | undefined;
+  /** Every registered route as "METHOD /pattern". */
+  routes: string[];
+  recordAudit(input: AuditInput): Promise<void>;
+}
+
+interface RequestAudit {
+  handled?: boolean;
+  kind?: AuditKind;
+  references: string[];
+  patientIds: Set<string>;
+  query?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    security: SecurityContext | null;
+    auditInfo: RequestAudit | null;
+  }
+  interface FastifyInstance {
+    securityRuntime: SecurityRuntime;
+  }
+}
+
+class RateLimiter {
+  private windows = new Map<string, { start: number; count: number }>();
+  constructor(private readonly perMinute: number) {}
+  /** true when allowed */
+  hit(key: string, now = Date.now()): boolean {
+    const w = this.windows.get(key);
+    if (!w || now - w.start >= 60_000) {
+      if (this.windows.size > 10_000) this.windows.clear();
+      this.windows.set(key, { start: now, count: 1 });
+      return true;
+    }
+    w.count += 1;
+    return w.count <= this.perMinute;
+  }
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'self'; frame-ancestors 'none'; object-src 'none'",
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+function routeKey(request: FastifyRequest): { rule: RouteRule | undefined; url: string | undefined } {
+  const url = request.routeOptions.url;
+  return { rule: url ? routeRule(request.method, url) : undefined, url };
+}
+
+const INTERACTIONS: Record<string, Interaction> = { GET: 'read', POST: 'create', PUT: 'update', DELETE: 'delete', PATCH: 'update' };
+
+function fhirTargets(request: FastifyRequest, rule: RouteRule): FhirTarget[] {
+  if (rule.kind === 'fhir') {
+    const params = request.params as Record<string, string | undefined>;
+    const type = params.type ?? (params['*'] ?? request.url.slice('/fhir/'.length)).split(/[/?]/)[0] ?? '';
+    return type ? [{ resourceType: type, interaction: rule.action }] : [];
+  }
+  if (rule.kind === 'fhir-bundle') {
+    const body = request.body as Bundle | undefined;
+    const out: FhirTarget[] = [];
+    for (const e of body?.entry ?? []) {
+      const method = e.request?.method ?? 'GET';
+      const type = (e.request?.url ?? '').replace(/^\//, '').split(/[/?]/)[0] || e.resource?.resourceType || '';
+      const isSearch = method === 'GET' && !/^[^/?]+\/[^/?]+/.test((e.request?.url ?? '').replace(/^\//, ''));
+      out.push({ resourceType: type, interaction: isSearch ? 'search' : (INTERACTIONS[method] ?? 'read') });
+    }
+    return out;
+  }
+  return [];
+}
+
+function clientAddress(request: FastifyRequest): string {
+  return request.ip;
+}
+
+function restInteraction(method: string, rule: RouteRule | undefined, url: string | undefined): AuditKind {
+  if (rule?.kind === 'fhir-bundle') return { type: 'rest', interaction: 'transaction' };
+  if (url?.includes('_history')) return { type: 'rest', interaction: url.endsWith(':vid') ? 'vread' : 'history' };
+  if (url?.includes('$')) return { type: 'rest', interaction: 'operation' };
+  if (rule?.kind === 'fhir') return { type: 'rest', interaction: rule.action };
+  return { type: 'rest', interaction: method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : method === 'PUT' || method === 'PATCH' ? 'update' : 'operation' };
+}
+
+export async function registerSecurity(app: FastifyInstance, db: Db, auth: AuthOptions): Promise<SecurityRuntime> {
+  const secret = auth.jwtSecret ?? (await signingSecret(db));
+  const options = {
+    audit: auth.audit ?? true,
+    accessTokenSeconds: auth.accessTokenSeconds ?? 15 * 60,
+    idleTimeoutSeconds: auth.idleTimeoutSeconds ?? 30 * 60,
+    maxLoginFailures: auth.maxLoginFailures ?? 5,
+    lockoutSeconds: auth.lockoutSeconds ?? 15 * 60,
+    loginPerMinute: auth.loginPerMinute ?? 20,
+    apiPerMinute: auth.apiPerMinute ?? 6000,
+    breakGlassMinutes: auth.breakGlassMinutes ?? 60,
+    corsOrigins: auth.corsOrigins ?? [],
+  };
+  const writer = options.audit ? new AuditWriter(db) : undefined;
+  const routes: string[] = [];
+  const runtime: SecurityRuntime = {
+    db,
+    secret,
+    options,
+    audit: writer,
+    routes,
+    async recordAudit(input) {
+      if (writer) await writer.append(buildAuditEvent(input));
+    },
+  };
+  app.decorate('securityRuntime', runtime);
+  app.decorateRequest('security', null);
+  app.decorateRequest('auditInfo', null);
+
+  app.addHook('onRoute', (r) => {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'HEAD' && m !== 'OPTIONS') routes.push(`${m} ${r.url}`);
+  });
+
+  const loginLimiter = new RateLimiter(options.loginPerMinute);
+  const apiLimiter = new RateLimiter(options.apiPerMinute);
+  // sessions checked at most every few seconds per session (logout and disable take effect within that)
+  const sessionCache = new Map<string, { checkedAt: number; ok: boolean; touchedAt: number }>();
+
+  async function sessionAlive(claims: AccessClaims): Promise<boolean> {
+    const now = Date.now();
+    const c = sessionCache.get(claims.sid);
+    if (c && now - c.checkedAt < 2_000) return c.ok;
+    const s = await findSession(db, claims.sid);
+    const ok = !!s && !s.revoked && s.userId === claims.sub && now - s.lastSeen.getTime() <= options.idleTimeoutSeconds * 1000;
+    let touchedAt = c?.touchedAt ?? 0;
+    if (ok && now - touchedAt > 10_000) {
+      await touchSession(db, claims.sid);
+      touchedAt = now;
+    }
+    if (sessionCache.size > 50_000) sessionCache.clear();
+    sessionCache.set(claims.sid, { checkedAt: now, ok, touchedAt });
+    return ok;
+  }
+  runtime.recordAudit = runtime.recordAudit.bind(runtime);
+  (runtime as SecurityRuntime & { forgetSession: (sid: string) => void }).forgetSession = (sid) => sessionCache.delete(sid);
+
+  async function authenticate(request: FastifyRequest): Promise<SecurityContext | undefined> {
+    const h = request.headers.authorization;
+    if (!h || !/^Bearer\s+/i.test(h)) return undefined;
+    let claims: AccessClaims;
+    try {
+      claims = await verifyAccessToken(h.replace(/^Bearer\s+/i, '').trim(), secret);
+    } catch {
+      return undefined;
+    }
+    if (!(await sessionAlive(claims))) return undefined;
+    return {
+      user: { id: claims.sub, username: claims.username, roles: claims.roles },
+      sid: claims.sid,
+      permissions: permissionsOf(claims.roles),
+      scope: claims.scope,
+      patient: claims.patient,
+    };
+  }
+
+  const deny = async (request: FastifyRequest, status: 401 | 403, reason: string): Promise<never> => {
+    const info = (request.auditInfo ??= { references: [], patientIds: new Set() });
+    info.kind = { type: 'access-denied' };
+    if (status === 401) throw unauthorized(reason);
+    throw forbidden(reason);
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    const { rule, url } = routeKey(request);
+    if (url === undefined) return; // no route: the not-found handler answers
+    const ip = clientAddress(request);
+    if (rule?.kind === 'public') {
+      if (url.startsWith('/auth/') && !loginLimiter.hit(ip)) {
+        reply.header('retry-after', '60');
+        throw new OperationOutcomeError(outcome(issue('error', 'throttled', 'Too many sign-in attempts; try again in a minute')), 429);
+      }
+      return;
+    }
+    const ctx = await authenticate(request);
+    if (!apiLimiter.hit(ctx ? `u:${ctx.user.id}` : `ip:${ip}`)) {
+      reply.header('retry-after', '60');
+      throw new OperationOutcomeError(outcome(issue('error', 'throttled', 'Too many requests; slow down')), 429);
+    }
+    request.auditInfo = { references: [], patientIds: new Set() };
+    if (!ctx) {
+      reply.header('www-authenticate', 'Bearer realm="custodian"');
+      request.auditInfo.handled = true; // anonymous probes are not audited per request (rate-limited instead)
+      throw unauthorized(request.headers.authorization ? 'The access token is invalid, expired or logged off' : 'Authentication required');
+    }
+    request.security = ctx;
+  });
+
+  app.addHook('preHandler', async (request) => {
+    const { rule, url } = routeKey(request);
+    if (url === undefined || rule?.kind === 'public' || !request.security) return;
+    const caller: Caller = { permissions: request.security.permissions, scope: request.security.scope };
+    const d = authorize(rule, caller, rule ? fhirTargets(request, rule) : []);
+    if (!d.allow) return deny(request, d.status, d.reason);
+    request.security.patientOnly = d.patientOnly === true && !!request.security.patient;
+    if (d.patientOnly && !request.security.patient) return deny(request, 403, 'A patient/ scope needs a patient in the token');
+  });
+
+  // Sensitive records: drop what the caller may not see from FHIR answers, and note what was returned for the audit.
+  app.addHook('preSerialization', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const sec = request.security;
+    const info = request.auditInfo;
+    if (!sec || !info || !request.url.startsWith('/fhir') || !payload || typeof payload !== 'object') return payload;
+    const p = payload as Resource;
+    const resources: Resource[] = [];
+    if (p.resourceType === 'Bundle') {
+      for (const e of (p as Bundle).entry ?? []) {
+        if (e.resource?.resourceType && e.resource.id && e.resource.resourceType !== 'OperationOutcome') resources.push(e.resource);
+        else if (e.response?.location) info.references.push(e.response.location.replace(/\/_history\/.*$/, '').replace(/^.*\/fhir\//, ''));
+      }
+    } else if (p.resourceType !== 'OperationOutcome' && p.resourceType !== 'CapabilityStatement' && p.id) resources.push(p);
+    if (resources.length === 0) return payload;
+    const facts = await visibilityFacts(db, resources.map((r) => ({ resourceType: r.resourceType, id: r.id as string })));
+    let breakGlass: Set<string> | undefined;
+    const viewerFor = async (needBreakGlass: boolean): Promise<Viewer> => {
+      if (needBreakGlass && !breakGlass) breakGlass = new Set(await activeBreakGlassPatients(db, sec.user.id));
+      return { permissions: sec.permissions, breakGlassPatients: breakGlass ?? new Set(), patientContext: sec.patientOnly ? sec.patient : undefined };
+    };
+    const hidden = new Set<Resource>();
+    let deniedLabels: string[] = [];
+    for (const r of resources) {
+      const f = facts.get(`${r.resourceType}/${r.id}`);
+      const patientIds = f?.compartments ?? (r.resourceType === 'Patient' ? [r.id as string] : []);
+      const patientLabels = new Map(Object.entries(f?.patientSecurity ?? {}).map(([k, v]) => [k, sensitiveLabels(v)]));
+      let d = decideVisibility(await viewerFor(false), r, { patientIds, patientLabels });
+      if (!d.visible && d.reason === 'label') d = decideVisibility(await viewerFor(true), r, { patientIds, patientLabels });
+      if (!d.visible) {
+        hidden.add(r);
+        deniedLabels = d.labels;
+        continue;
+      }
+      info.references.push(`${r.resourceType}/${r.id}`);
+      for (const pid of patientIds) info.patientIds.add(pid);
+    }
+    if (hidden.size === 0) return payload;
+    if (p.resourceType !== 'Bundle') {
+      reply.code(403);
+      info.kind = { type: 'access-denied' };
+      const text = deniedLabels.length
+        ? `This record is restricted (${deniedLabels.join(', ')}); use break-the-glass with a reason to open this patient`
+        : 'This record is outside the patient context of the token';
+      return outcome(issue('error', 'forbidden', text));
+    }
+    const b = p as Bundle;
+    const entries = (b.entry ?? []).filter((e) => !(e.resource && hidden.has(e.resource)));
+    const removed = (b.entry?.length ?? 0) - entries.length;
+    return { ...b, entry: entries, total: b.total === undefined ? undefined : Math.max(0, b.total - removed) };
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    const origin = request.headers.origin;
+    if (origin && options.corsOrigins.includes(origin)) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    const info = request.auditInfo;
+    if (!writer || !info || info.handled || !request.security) return payload;
+    const { rule, url } = routeKey(request);
+    const status = reply.statusCode;
+    if (status < 400 && request.method !== 'GET') {
+      const loc = reply.getHeader('location');
+      if (typeof loc === 'string' && loc.includes('/fhir/')) info.references.push(loc.replace(/\/_history\/.*$/, '').replace(/^.*\/fhir\//, ''));
+      const params = request.params as Record<string, string | undefined>;
+      if (info.references.length === 0 && params.type && params.id) info.references.push(`${params.type}/${params.id}`);
+      // writes: the patients whose compartments hold the written resources
+      const keys = info.references.map((r) => r.split('/')).filter((x) => x.length === 2).map(([t, i]) => ({ resourceType: t as string, id: i as string }));
+      for (const f of (await visibilityFacts(db, keys)).values()) for (const pid of f.compartments) info.patientIds.add(pid);
+    }
+    const i = request.url.indexOf('?');
+    const kind = info.kind ?? restInteraction(request.method, rule, url);
+    const event: AuditInput = {
+      kind,
+      success: status < 400,
+      user: { username: request.security.user.username, id: request.security.user.id, roles: request.security.user.roles },
+      clientAddress: clientAddress(request),
+      patientIds: [...info.patientIds],
+      references: [...new Set(info.references)],
+      query: kind.type === 'rest' && (kind.interaction === 'search' || request.method === 'GET') && i >= 0 ? request.url.slice(i + 1) : undefined,
+      purposeOfUse: request.security.user.roles.includes('provider') ? 'TREAT' : 'HOPERAT',
+      description: `${request.method} ${request.url.split('?')[0]} -> ${status}`,
+    };
+    await writer.append(buildAuditEvent(event));
+    return payload;
+  });
+
+  await registerAuthRoutes(app, runtime);
+  await registerAuditRoutes(app, runtime);
+  return runtime;
+}
+
+/** The audit events a request produced, for tests and reports. */
+export type { AuditEvent };
+
+export function requireSecurity(request: FastifyRequest): SecurityContext {
+  if (!request.security) throw unauthorized();
+  return request.security;
+}
+
+export async function flushAudit(app: FastifyInstance): Promise<void> {
+  await app.securityRuntime?.audit?.flush();
+}
+
+export { findUserById };
