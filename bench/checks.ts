@@ -1,0 +1,39 @@
+/**
+ * The full shipped check suite pushed down to PostgreSQL: wall time and peak memory (of this process).
+ *
+ *   node --import tsx bench/checks.ts [--bundles DIR]          import DIR into a fresh schema, then run
+ *   node --import tsx bench/checks.ts --existing URL           run over an already-loaded database (e.g. the 1M-resource set)
+ */
+import path from 'node:path';
+import { openStore } from '../src/store/open.js';
+import { importFiles } from '../src/records/import-files.js';
+import { runChecksSql } from '../src/checks/engine.js';
+import { QUALITY_CHECKS } from '../src/quality/instances.js';
+import { freshSchema, PeakMemory } from './util.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+const existing = arg('--existing');
+const schema = existing ? undefined : await freshSchema('bench_checks');
+const db = await openStore({ databaseUrl: existing ?? schema!.url });
+try {
+  if (!existing) {
+    const dir = arg('--bundles') ?? path.resolve('data/demo/synthea');
+    const s = await importFiles({ db, strict: false }, [dir]);
+    console.log(`imported ${s.resources} resources from ${dir}`);
+  }
+  const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM resource WHERE NOT deleted');
+  const mem = new PeakMemory();
+  const started = performance.now();
+  const results = await runChecksSql(db, QUALITY_CHECKS);
+  const seconds = (performance.now() - started) / 1000;
+  const peak = mem.stop();
+  const slow = [...results].sort((a, b) => b.millis - a.millis).slice(0, 5).map((r) => `${r.checkId} ${(r.millis / 1000).toFixed(2)} s`);
+  console.log(JSON.stringify({ resources: Number(n.rows[0]!.n), checks: results.length, seconds: Math.round(seconds * 100) / 100, peakRssMb: peak, failed: results.filter((r) => r.status === 'failed').length, errors: results.filter((r) => r.status === 'error').length, slowest: slow }, null, 2));
+} finally {
+  await db.close();
+  await schema?.drop();
+}
