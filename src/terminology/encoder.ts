@@ -67,6 +67,8 @@ export class EncoderIndex {
   private title = new Map<string, Int32Array>();
   private term = new Map<string, Int32Array>();
   private vocab: string[];
+  /** vocabulary by length, for the one-typo scan */
+  private byLength = new Map<number, string[]>();
   private terms: (string | undefined)[] = [];
   private lengths: Uint16Array;
   private scores: Float64Array;
@@ -107,6 +109,7 @@ export class EncoderIndex {
     for (const [w, p] of title) this.title.set(w, Int32Array.from(p));
     for (const [w, p] of term) this.term.set(w, Int32Array.from(p));
     this.vocab = [...new Set([...title.keys(), ...term.keys()])].sort();
+    for (const w of this.vocab) { const l = this.byLength.get(w.length); if (l) l.push(w); else this.byLength.set(w.length, [w]); }
   }
 
   private has(w: string): boolean { return this.title.has(w) || this.term.has(w); }
@@ -122,7 +125,9 @@ export class EncoderIndex {
       for (let i = lo; i < this.vocab.length && this.vocab[i]!.startsWith(q); i++) if (!out.has(this.vocab[i]!)) out.set(this.vocab[i]!, 0.6);
     }
     if (q.length >= 4 && !this.has(q)) {
-      for (const w of this.vocab) if (!out.has(w) && Math.abs(w.length - q.length) <= 1 && w[0] === q[0] && withinOneEdit(q, w)) out.set(w, 0.7);
+      for (let len = q.length - 1; len <= q.length + 1; len++) {
+        for (const w of this.byLength.get(len) ?? []) if (w[0] === q[0] && !out.has(w) && withinOneEdit(q, w)) out.set(w, 0.7);
+      }
     }
     return out;
   }

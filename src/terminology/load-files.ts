@@ -58,7 +58,7 @@ export function readReleases(p: string, override?: Partial<Period>): { files: Im
     if (/\.release\.json$/.test(name)) { files.push({ file: f.name, kind: 'release', release: JSON.parse(bytes.toString('utf8')) as Release }); continue; }
     const head = decode(bytes.subarray(0, 4000));
     const kind = detectFile(name, head);
-    if (!kind) { skipped.push(f.name); continue; }
+    if (!kind) { if (name !== 'manifest.json') skipped.push(f.name); continue; }
     files.push({ file: f.name, kind, release: parseReleaseFile(kind, name, decode(bytes), override) });
   }
   return { files, skipped };
@@ -66,11 +66,41 @@ export function readReleases(p: string, override?: Partial<Period>): { files: Im
 
 let shipped: Terminology | undefined;
 
-/** The catalog of shipped releases, loaded once per process. */
+export interface ManifestEntry extends Omit<Release, 'concepts' | 'tabular' | 'mce' | 'poaExempt'> { file: string }
+
+/** Metadata of every release file in a folder, so a catalog can list releases without parsing them. */
+export function buildManifest(dir: string): ManifestEntry[] {
+  return readReleases(dir).files.map(({ file, release: r }) => {
+    const e: ManifestEntry = { file, system: r.system, kind: r.kind, version: r.version, effectiveFrom: r.effectiveFrom, source: r.source,
+      count: r.concepts?.length ?? r.tabular?.length ?? r.mce?.length ?? r.poaExempt?.length ?? 0 };
+    if (r.effectiveTo) e.effectiveTo = r.effectiveTo;
+    if (r.concepts) e.billableCount = r.concepts.filter((c) => c.billable).length;
+    return e;
+  });
+}
+
+/** A release whose content is parsed on first use. */
+function lazyRelease(dir: string, m: ManifestEntry): Release {
+  const { file, ...meta } = m;
+  const r = { ...meta } as Release;
+  let loaded: Release | undefined;
+  const load = (): Release => (loaded ??= readReleases(path.join(dir, file)).files[0]!.release);
+  for (const k of ['concepts', 'tabular', 'mce', 'poaExempt'] as const) {
+    Object.defineProperty(r, k, { enumerable: true, get: () => load()[k] });
+  }
+  return r;
+}
+
+/** The catalog of shipped releases, loaded once per process; content is parsed when first needed. */
 export function shippedTerminology(): Terminology {
   if (!shipped) {
     shipped = new Terminology();
-    for (const f of readReleases(SHIPPED_DIR).files) shipped.add(f.release);
+    const manifest = path.join(SHIPPED_DIR, 'manifest.json');
+    if (existsSync(manifest)) {
+      for (const m of JSON.parse(readFileSync(manifest, 'utf8')) as ManifestEntry[]) shipped.add(lazyRelease(SHIPPED_DIR, m));
+    } else {
+      for (const f of readReleases(SHIPPED_DIR).files) shipped.add(f.release);
+    }
   }
   return shipped;
 }

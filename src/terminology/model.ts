@@ -53,6 +53,9 @@ export interface Release {
   effectiveTo?: string;
   /** Where it came from (file name). */
   source: string;
+  /** Entry and billable counts, when known without loading the content (lazy releases). */
+  count?: number;
+  billableCount?: number;
   concepts?: Concept[];
   tabular?: TabularEntry[];
   mce?: MceEntry[];
@@ -71,9 +74,10 @@ export interface ReleaseSummary {
 }
 
 export function summarize(r: Release): ReleaseSummary {
-  const count = r.concepts?.length ?? r.tabular?.length ?? r.mce?.length ?? r.poaExempt?.length ?? 0;
+  const count = r.count ?? r.concepts?.length ?? r.tabular?.length ?? r.mce?.length ?? r.poaExempt?.length ?? 0;
   const s: ReleaseSummary = { system: r.system, kind: r.kind, version: r.version, effectiveFrom: r.effectiveFrom, source: r.source, count };
   if (r.effectiveTo) s.effectiveTo = r.effectiveTo;
-  if (r.concepts) s.billable = r.concepts.filter((c) => c.billable).length;
+  if (r.billableCount !== undefined) s.billable = r.billableCount;
+  else if (r.kind === 'codes' && r.concepts) s.billable = r.concepts.filter((c) => c.billable).length;
   return s;
 }

@@ -13,19 +13,27 @@ export function parseCsv(text: string): string[][] {
     if (line === '') continue;
     if (!line.includes('"')) { rows.push(line.split(',')); continue; }
     const row: string[] = [];
-    let field = '';
-    let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i]!;
-      if (quoted) {
-        if (ch === '"') {
-          if (line[i + 1] === '"') { field += '"'; i++; } else quoted = false;
-        } else field += ch;
-      } else if (ch === '"') quoted = true;
-      else if (ch === ',') { row.push(field); field = ''; }
-      else field += ch;
+    let i = 0;
+    while (i <= line.length) {
+      if (line[i] === '"') {
+        // quoted field: up to the closing quote that is not doubled
+        let j = i + 1;
+        let v = '';
+        for (;;) {
+          const q = line.indexOf('"', j);
+          if (q < 0) { v += line.slice(j); j = line.length; break; }
+          v += line.slice(j, q);
+          if (line[q + 1] === '"') { v += '"'; j = q + 2; } else { j = q + 1; break; }
+        }
+        row.push(v);
+        i = j + 1; // skip the comma
+      } else {
+        let c = line.indexOf(',', i);
+        if (c < 0) c = line.length;
+        row.push(line.slice(i, c));
+        i = c + 1;
+      }
     }
-    row.push(field);
     rows.push(row);
   }
   return rows;

@@ -2,12 +2,21 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { readReleases, shippedTerminology, SHIPPED_DIR } from '../../src/terminology/load-files.js';
+import { buildManifest, readReleases, shippedTerminology, SHIPPED_DIR } from '../../src/terminology/load-files.js';
+import { summarize } from '../../src/terminology/model.js';
 import { detectFile, parseReleaseFile } from '../../src/terminology/parse.js';
 import { CARC, HCPCS, ICD10CM, ICD10PCS } from '../../src/terminology/systems.js';
 
 const t = shippedTerminology();
-const rel = (system: string, kind: string, version: string) => t.list().find((r) => r.system === system && r.kind === kind && r.version === version);
+// the importer parses every shipped file (the real CMS/CDC files, gzipped)
+const parsed = readReleases(SHIPPED_DIR).files.map((f) => summarize(f.release));
+const rel = (system: string, kind: string, version: string) => parsed.find((r) => r.system === system && r.kind === kind && r.version === version);
+
+test('the shipped manifest (lazy loading) matches the files', () => {
+  const manifest = JSON.parse(readFileSync(path.join(SHIPPED_DIR, 'manifest.json'), 'utf8'));
+  assert.deepEqual(manifest, JSON.parse(JSON.stringify(buildManifest(SHIPPED_DIR))));
+  assert.deepEqual(t.list().map((r) => [r.version, r.count]), [...parsed].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom)).map((r) => [r.version, r.count]));
+});
 
 test('shipped ICD-10-CM releases have the counts of the CDC/CMS files', () => {
   const fy21 = rel(ICD10CM, 'codes', 'FY2021');
