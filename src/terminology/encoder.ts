@@ -139,15 +139,25 @@ export class EncoderIndex {
     const n = this.concepts.length;
     const { scores, hits, wordBest } = this;
     const touched: number[] = [];
-    for (const w of words) {
+    // rarest words first; a candidate (all words, or all but one) must match one of the two rarest,
+    // so later (common) words only update concepts already touched
+    const perWord = words.map((w) => {
+      const m = this.matches(w);
+      let size = 0;
+      for (const v of m.keys()) size += (this.title.get(v)?.length ?? 0) + (this.term.get(v)?.length ?? 0);
+      return { m, size };
+    }).sort((a, b) => a.size - b.size);
+    perWord.forEach(({ m }, wi) => {
+      const open = wi < 2;
       const wt: number[] = [];
-      for (const [v, weight] of this.matches(w)) {
-        for (const [m, factor] of [[this.title, 1], [this.term, 0.6]] as const) {
-          const p = m.get(v);
+      for (const [v, weight] of m) {
+        for (let pass = 0; pass < 2; pass++) {
+          const p = (pass === 0 ? this.title : this.term).get(v);
           if (!p) continue;
-          const s = weight * factor * Math.log(1 + n / p.length);
+          const s = weight * (pass === 0 ? 1 : 0.6) * Math.log(1 + n / p.length);
           for (let k = 0; k < p.length; k++) {
             const i = p[k]!;
+            if (!open && hits[i] === 0) continue;
             if (wordBest[i] === 0) wt.push(i);
             if (wordBest[i]! < s) wordBest[i] = s;
           }
@@ -159,21 +169,28 @@ export class EncoderIndex {
         hits[i]!++;
         wordBest[i] = 0;
       }
-    }
-    // every word must match; when nothing does, allow one missing word
-    let cand: number[] = [];
-    for (let need = words.length; need >= Math.max(1, words.length - 1); need--) {
-      cand = touched.filter((i) => hits[i]! >= need && (!opts.billable || this.concepts[i]!.billable));
-      if (cand.length) break;
-    }
+    });
     const rank = (i: number): number => {
       const c = this.concepts[i]!;
       // prefer billable codes and titles with few words beyond the query (the more specific match)
       return scores[i]! + (c.billable ? 2 : 0) - 0.15 * Math.max(0, this.lengths[i]! - words.length);
     };
-    const ranked = cand.map((i) => ({ i, r: rank(i) }));
-    ranked.sort((a, b) => b.r - a.r || a.i - b.i);
-    const out = ranked.slice(0, limit).map(({ i, r }) => this.hit(i, r, words));
+    // every word must match; when nothing does, allow one missing word. Keep the top `limit` only.
+    let top: { i: number; r: number }[] = [];
+    for (let need = words.length; need >= Math.max(1, words.length - 1); need--) {
+      top = [];
+      for (const i of touched) {
+        if (hits[i]! < need || (opts.billable && !this.concepts[i]!.billable)) continue;
+        const r = rank(i);
+        if (top.length === limit && r <= top[limit - 1]!.r) continue;
+        let k = top.length;
+        while (k > 0 && (top[k - 1]!.r < r || (top[k - 1]!.r === r && top[k - 1]!.i > i))) k--;
+        top.splice(k, 0, { i, r });
+        if (top.length > limit) top.pop();
+      }
+      if (top.length) break;
+    }
+    const out = top.map(({ i, r }) => this.hit(i, r, words));
     for (const i of touched) { scores[i] = 0; hits[i] = 0; }
     return out;
   }
