@@ -8,6 +8,7 @@ import { isKnownResourceType } from '../fhir/definitions.js';
 import { badRequest, multipleMatches, notFound, unprocessable } from '../fhir/outcomes.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { validateResource } from '../fhir/validate.js';
+import { onWriteIssues } from '../quality/on-write.js';
 import type { Queryable } from '../store/db.js';
 import { readCurrent, writeResources, type WriteResult } from '../store/repository.js';
 import { searchIds } from '../store/search-sql.js';
@@ -44,7 +45,9 @@ export function checkResource(resource: unknown, resourceType: string, strict: b
   if (errors.length) {
     throw unprocessable(entryPath ? errors.map((e) => ({ ...e, expression: e.expression?.map((x) => `${entryPath}.${x}`) })) : errors);
   }
-  return warnings;
+  // Data-quality checks that run on write (a future birth date, an encounter ending before it
+  // starts...): answered as warnings, never silently and never blocking.
+  return [...warnings, ...onWriteIssues(resource as Resource)];
 }
 
 /** Ids of current resources matching a conditional query (If-None-Exist, conditional update/delete). */

@@ -145,6 +145,13 @@ for (const backend of backends()) {
       assert.equal((rep.json() as { resourceType: string }).resourceType, 'Encounter');
     });
 
+    it('answers on-write data-quality checks as warnings: a future birth date is stored, never silently', async () => {
+      const res = await post('/fhir/Patient', { resourceType: 'Patient', birthDate: '2999-01-01' });
+      assert.equal(res.statusCode, 201);
+      const oo = res.json() as OperationOutcome;
+      assert.ok(oo.issue?.some((i) => i.severity === 'warning' && /birth/i.test(i.details?.text ?? '')), JSON.stringify(oo));
+    });
+
     it('rejects structurally invalid writes with the element path', async () => {
       const unknown = await post('/fhir/Patient', { resourceType: 'Patient', nickname: 'x' });
       assert.ok([400, 422].includes(unknown.statusCode));
