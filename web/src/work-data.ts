@@ -4,7 +4,7 @@ import { api } from './api';
 import type { Bundle, Task } from './lib/fhir-types';
 import { OPEN_STATUSES, assignTask, shapeBundle, type WorkItem } from './lib/worklist';
 
-export const OPEN_WORK_URL = `/fhir/Task?status=${OPEN_STATUSES.join(',')}&_sort=authored-on&_count=1000&_include=Task:patient`;
+export const OPEN_WORK_URL = `/fhir/Task?status=${OPEN_STATUSES.join(',')}&_sort=authored-on&_count=1000&_include=Task:patient&_include=Task:owner`;
 
 export function useOpenWork() {
   return useQuery({

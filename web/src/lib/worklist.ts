@@ -61,7 +61,7 @@ export function idOf(ref: string | undefined, type?: string): string | undefined
   return m[2];
 }
 
-export function toWorkItem(task: Task, now: Date, patients?: Map<string, Patient>): WorkItem {
+export function toWorkItem(task: Task, now: Date, patients?: Map<string, Patient>, people?: Map<string, string>): WorkItem {
   const codings = task.code?.coding ?? [];
   const main = codings.find((c) => c.system === WORK_TYPE_SYSTEM) ?? codings[0];
   const type = main?.code ?? 'other';
@@ -81,7 +81,7 @@ export function toWorkItem(task: Task, now: Date, patients?: Map<string, Patient
     patientName: p ? patientName(p) : task.for?.display,
     focus: task.focus?.reference,
     owner,
-    ownerLabel: owner ? (task.owner?.display ?? owner) : 'Unassigned',
+    ownerLabel: owner ? (task.owner?.display ?? people?.get(owner) ?? owner) : 'Unassigned',
     status: task.status,
     businessStatus: task.businessStatus?.text ?? task.businessStatus?.coding?.[0]?.display,
     priority: task.priority,
@@ -95,14 +95,19 @@ export function toWorkItem(task: Task, now: Date, patients?: Map<string, Patient
 /** Tasks of a searchset (with included Patients joined in for names). */
 export function shapeBundle(bundle: Bundle, now: Date): WorkItem[] {
   const patients = new Map<string, Patient>();
+  const people = new Map<string, string>();
   const tasks: Task[] = [];
   for (const e of bundle.entry ?? []) {
     const r = e.resource;
     if (!r) continue;
     if (r.resourceType === 'Patient' && r.id) patients.set(r.id, r as Patient);
     else if (r.resourceType === 'Task') tasks.push(r as Task);
+    else if ((r.resourceType === 'Practitioner' || r.resourceType === 'PractitionerRole') && r.id) {
+      const name = patientName({ ...(r as Patient), resourceType: 'Patient' });
+      people.set(`${r.resourceType}/${r.id}`, r.resourceType === 'Practitioner' ? `Dr ${name}` : name);
+    }
   }
-  return tasks.map((t) => toWorkItem(t, now, patients));
+  return tasks.map((t) => toWorkItem(t, now, patients, people));
 }
 
 export type DueFilter = '' | 'overdue' | 'due-soon' | 'week' | 'no-clock';
