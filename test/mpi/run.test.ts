@@ -1,0 +1,87 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import type { Bundle, Patient, Task } from '@medplum/fhirtypes';
+import { backends } from '../helpers/db.js';
+import { testApp } from '../helpers/app.js';
+import { readText } from '../../src/cli/mpi-command.js';
+import { parseSplink } from '../../src/mpi/datasets.js';
+import { writeResources } from '../../src/store/repository.js';
+import { runDuplicateDetection } from '../../src/store/mpi-store.js';
+
+const set = parseSplink(readText(path.join(import.meta.dirname, 'fixtures', 'splink-fake_1000.csv.gz')));
+const patients: Patient[] = set.records.map((r) => ({
+  resourceType: 'Patient',
+  id: `p${r.id}`,
+  name: [{ given: r.given, family: r.family }],
+  birthDate: r.birthDate,
+  address: r.address?.city ? [{ city: r.address.city }] : undefined,
+  telecom: r.email ? [{ system: 'email', value: r.email[0] }] : undefined,
+}));
+
+for (const backend of backends()) {
+  describe(`mpi run and Patient/$match (${backend.name})`, () => {
+    it('fits the model, links matches, raises one review Task per possible duplicate, explains it, and $match finds the person', async () => {
+      const t = await testApp(backend);
+      try {
+        await t.db.transaction((tx) => writeResources(tx, patients.map((p) => ({ resourceType: 'Patient', id: p.id!, method: 'PUT' as const, resource: p }))));
+        const s = await runDuplicateDetection(t.db);
+        assert.equal(s.patients, 1000);
+        assert.equal(s.parameters.m, 'em');
+        assert.ok(s.matches > 500, `${s.matches} auto-links`);
+        assert.equal(s.tasksCreated, s.possibleMatches);
+        assert.ok(s.tasksCreated > 0, 'line 37');
+
+        const tasks = await t.db.query<{ content: unknown }>(`SELECT content FROM resource WHERE resource_type = 'Task'`);
+        assert.equal(tasks.rows.length, s.tasksCreated);
+        const task = (typeof tasks.rows[0]!.content === 'string' ? JSON.parse(tasks.rows[0]!.content) : tasks.rows[0]!.content) as Task;
+        assert.equal(task.status, 'requested');
+        assert.deepEqual(task.code?.coding?.[0], { system: 'http://custodian.dev/fhir/CodeSystem/work-type', code: 'possible-duplicate', display: 'Possible duplicate patient' });
+        assert.match(task.focus!.reference!, /^Patient\/p\d+$/);
+        assert.ok(task.restriction?.period?.end, 'a due date');
+        const p = task.input!.find((i) => i.type.text === 'match-probability')!.valueDecimal!;
+        assert.ok(p >= 0.5 && p < 0.95, 'line 47');
+
+        // The review screen's explanation: per field level and weight, summing to the total.
+        const ex = await t.app.inject({ method: 'GET', url: `/api/mpi/pairs/${task.id}` });
+        assert.equal(ex.statusCode, 200, ex.body);
+        const body = ex.json() as { explanation: { fields: { comparison: string; level: string; weight: number }[]; weight: number; prior: number; probability: number } };
+        const sum = body.explanation.prior + body.explanation.fields.reduce((a, f) => a + f.weight, 0);
+        assert.ok(Math.abs(sum - body.explanation.weight) < 0.1, 'line 54');
+        assert.ok(Math.abs(body.explanation.probability - p) < 0.001, 'line 55');
+        assert.equal(body.explanation.fields.length, 12);
+        assert.ok(body.explanation.fields.some((f) => f.level !== 'missing' && f.weight !== 0), 'a compared field carries weight');
+
+        // Running again raises no duplicate Tasks.
+        const again = await runDuplicateDetection(t.db);
+        assert.equal(again.tasksCreated, 0);
+
+        const m = await t.app.inject({ method: 'GET', url: '/api/mpi/metrics' });
+        const metrics = m.json() as { patients: number; possibleDuplicates: number; duplicateErrorRate: number; registrations: number };
+        assert.equal(metrics.patients, 1000);
+        assert.equal(metrics.possibleDuplicates, s.tasksCreated);
+        assert.equal(metrics.duplicateErrorRate, s.tasksCreated / 1000);
+        assert.equal(metrics.registrations, 1000);
+
+        // $match: a new registration with a typo in the surname and a nickname finds the person.
+        const target = patients[0]!; // Robert Alan 1971-06-24
+        const query: Patient = { resourceType: 'Patient', name: [{ given: ['Bob'], family: 'Allan' }], birthDate: target.birthDate, telecom: target.telecom };
+        const res = await t.app.inject({ method: 'POST', url: '/fhir/Patient/$match', payload: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: query }, { name: 'count', valueInteger: 3 }] } });
+        assert.equal(res.statusCode, 200, res.body);
+        const bundle = res.json() as Bundle<Patient>;
+        assert.equal(bundle.type, 'searchset');
+        assert.ok(bundle.entry!.length >= 1 && bundle.entry!.length <= 3, 'line 77');
+        const top = bundle.entry![0]!;
+        assert.equal(set.clusters[Number(top.resource!.id!.slice(1))], set.clusters[0], 'the top candidate is the same person');
+        assert.equal(top.search?.mode, 'match');
+        assert.ok(['certain', 'probable'].includes(top.search!.extension![0]!.valueCode!));
+        for (let i = 1; i < bundle.entry!.length; i++) assert.ok(bundle.entry![i]!.search!.score! <= bundle.entry![i - 1]!.search!.score!);
+
+        const none = await t.app.inject({ method: 'POST', url: '/fhir/Patient/$match', payload: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', name: [{ given: ['Zebedee'], family: 'Quixotic' }], birthDate: '1901-01-01' } }] } });
+        assert.equal((none.json() as Bundle).entry?.length ?? 0, 0, 'nobody matches a stranger');
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}
