@@ -1,13 +1,23 @@
 /** `custodian terminology import|list` and `custodian code search|lookup|edits`. */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { openStore } from '../store/open.js';
+import { listStoredReleases, loadStoredReleases, saveRelease } from '../store/terminology-store.js';
+import type { Terminology } from '../terminology/catalog.js';
+import { storeConfig } from './config.js';
 import { runCodeEdits, type EncounterCodeSet } from '../terminology/edits.js';
-import { importedDir, loadTerminology, readReleases, SHIPPED_DIR } from '../terminology/load-files.js';
+import { readReleases, SHIPPED_DIR, terminologyWith } from '../terminology/load-files.js';
 import { SYSTEM_NAMES } from '../terminology/systems.js';
 
-const dataDir = (opts: { data?: string }): string => opts.data ?? process.env.CUSTODIAN_DATA ?? './.custodian';
+/** Shipped releases plus those imported into the database. */
+async function loadCatalog(opts: { data?: string }): Promise<Terminology> {
+  const db = await openStore(storeConfig(opts));
+  try {
+    return terminologyWith(await loadStoredReleases(db));
+  } finally {
+    await db.close();
+  }
+}
 const print = (v: unknown): void => { process.stdout.write(`${JSON.stringify(v, null, 2)}\n`); };
 
 export function registerTerminologyCommands(program: Command): void {
@@ -21,33 +31,35 @@ export function registerTerminologyCommands(program: Command): void {
     .option('--effective-from <date>', 'first date of service of the release')
     .option('--effective-to <date>', 'last date of service of the release')
     .option('--json', 'print a JSON summary')
-    .action((p: string, opts: { data?: string; version?: string; effectiveFrom?: string; effectiveTo?: string; json?: boolean }) => {
+    .action(async (p: string, opts: { data?: string; version?: string; effectiveFrom?: string; effectiveTo?: string; json?: boolean }) => {
       const t0 = performance.now();
       const override = { ...(opts.version ? { version: opts.version } : {}), ...(opts.effectiveFrom ? { effectiveFrom: opts.effectiveFrom } : {}), ...(opts.effectiveTo ? { effectiveTo: opts.effectiveTo } : {}) };
       const { files, skipped } = readReleases(p, override);
-      const dir = importedDir(dataDir(opts));
-      mkdirSync(dir, { recursive: true });
-      // keep the parsed release as a small JSON file so the next start loads it with its dates
-      for (const f of files) writeFileSync(path.join(dir, `${f.release.kind}-${f.release.version}-${path.basename(f.file).replace(/\.(gz|zip)$/i, '')}.release.json.gz`), gzipSync(JSON.stringify(f.release)));
-      const summary = files.map((f) => ({ file: f.file, system: SYSTEM_NAMES[f.release.system] ?? f.release.system, kind: f.release.kind, version: f.release.version, effectiveFrom: f.release.effectiveFrom, effectiveTo: f.release.effectiveTo, count: f.release.concepts?.length ?? f.release.tabular?.length ?? f.release.mce?.length ?? f.release.poaExempt?.length, billable: f.release.concepts?.filter((c) => c.billable).length }));
-      if (opts.json) print({ imported: summary, skipped, seconds: (performance.now() - t0) / 1000 });
-      else {
-        for (const s of summary) console.log(`${s.system} ${s.kind} ${s.version} (${s.effectiveFrom} to ${s.effectiveTo ?? 'open'}): ${s.count} entries${s.billable !== undefined ? `, ${s.billable} billable` : ''}  <- ${s.file}`);
-        if (skipped.length) console.log(`skipped (not a recognised release file): ${skipped.join(', ')}`);
-        if (!summary.length) process.exitCode = 1;
+      const db = await openStore(storeConfig(opts));
+      try {
+        for (const f of files) await saveRelease(db, f.release);
+      } finally {
+        await db.close();
       }
-      void copyFileSync;
+      const summary = files.map((f) => ({ file: f.file, system: SYSTEM_NAMES[f.release.system] ?? f.release.system, kind: f.release.kind, version: f.release.version, effectiveFrom: f.release.effectiveFrom, effectiveTo: f.release.effectiveTo, count: f.release.concepts?.length ?? f.release.tabular?.length ?? f.release.mce?.length ?? f.release.poaExempt?.length, billable: f.release.concepts?.filter((c) => c.billable).length }));
+      if (!summary.length) process.exitCode = 1;
+      if (opts.json) return print({ imported: summary, skipped, seconds: +((performance.now() - t0) / 1000).toFixed(2) });
+      for (const s of summary) console.log(`${s.system} ${s.kind} ${s.version} (${s.effectiveFrom} to ${s.effectiveTo ?? 'open'}): ${s.count} entries${s.billable !== undefined ? `, ${s.billable} billable` : ''}  <- ${s.file}`);
+      if (skipped.length) console.log(`skipped (not a recognised release file): ${skipped.join(', ')}`);
     });
   terminology
     .command('list')
     .description('loaded releases: system, kind, version, effective dates, counts')
     .option('--data <dir>')
     .option('--json')
-    .action((opts: { data?: string; json?: boolean }) => {
-      const list = loadTerminology(dataDir(opts)).list();
+    .action(async (opts: { data?: string; json?: boolean }) => {
+      const db = await openStore(storeConfig(opts));
+      const imported = await listStoredReleases(db).finally(() => db.close());
+      const t = await loadCatalog(opts);
+      const list = t.list().map((r) => ({ ...r, origin: imported.some((i) => i.system === r.system && i.kind === r.kind && i.version === r.version) ? 'imported' : 'shipped' }));
       if (opts.json) return print(list);
-      console.log(`shipped releases: ${SHIPPED_DIR}; imported: ${importedDir(dataDir(opts))}`);
-      for (const r of list) console.log(`${(SYSTEM_NAMES[r.system] ?? r.system).padEnd(15)} ${r.kind.padEnd(10)} ${r.version.padEnd(12)} ${r.effectiveFrom} to ${(r.effectiveTo ?? 'open').padEnd(10)} ${String(r.count).padStart(6)}${r.billable !== undefined ? ` (${r.billable} billable)` : ''}  ${r.source}`);
+      console.log(`shipped releases: ${SHIPPED_DIR}; imported releases: in the database`);
+      for (const r of list) console.log(`${(SYSTEM_NAMES[r.system] ?? r.system).padEnd(15)} ${r.kind.padEnd(10)} ${r.version.padEnd(12)} ${r.effectiveFrom} to ${(r.effectiveTo ?? 'open').padEnd(10)} ${String(r.count).padStart(6)}${r.billable !== undefined ? ` (${r.billable} billable)` : ''}  ${r.source} (${r.origin})`);
       console.log('Load the current release: download the CDC/CMS files and run `custodian terminology import PATH`.');
     });
 
@@ -61,8 +73,8 @@ export function registerTerminologyCommands(program: Command): void {
     .option('--limit <n>', 'results', '15')
     .option('--data <dir>')
     .option('--json')
-    .action((words: string, opts: { system: string; billable?: boolean; date?: string; limit: string; data?: string; json?: boolean }) => {
-      const r = loadTerminology(dataDir(opts)).search(opts.system, words, { billable: !!opts.billable, limit: Number(opts.limit), ...(opts.date ? { date: opts.date } : {}) });
+    .action(async (words: string, opts: { system: string; billable?: boolean; date?: string; limit: string; data?: string; json?: boolean }) => {
+      const r = (await loadCatalog(opts)).search(opts.system, words, { billable: !!opts.billable, limit: Number(opts.limit), ...(opts.date ? { date: opts.date } : {}) });
       if (opts.json) return print(r);
       for (const h of r.hits) {
         console.log(`${h.code.padEnd(9)} ${h.billable ? '   ' : '[H]'} ${h.display}${h.needsSeventhCharacter ? '  (needs a 7th character)' : ''}`);
@@ -76,8 +88,8 @@ export function registerTerminologyCommands(program: Command): void {
     .option('--date <date>', 'date of service')
     .option('--data <dir>')
     .option('--json')
-    .action((c: string, opts: { system: string; date?: string; data?: string; json?: boolean }) => {
-      const l = loadTerminology(dataDir(opts)).lookup(opts.system, c, opts.date);
+    .action(async (c: string, opts: { system: string; date?: string; data?: string; json?: boolean }) => {
+      const l = (await loadCatalog(opts)).lookup(opts.system, c, opts.date);
       if (!l.found && !l.needsSeventhCharacter) process.exitCode = 1;
       if (opts.json) return print(l);
       console.log(`${l.code} ${l.display ?? ''}  [${l.found ? (l.billable ? 'billable' : 'header') : 'not found'}] ${l.systemName} ${l.release?.version ?? ''}${l.releaseOutOfDate ? ' (date outside the loaded releases)' : ''}`);
@@ -94,9 +106,9 @@ export function registerTerminologyCommands(program: Command): void {
     .argument('<file>')
     .option('--data <dir>')
     .option('--json')
-    .action((file: string, opts: { data?: string; json?: boolean }) => {
+    .action(async (file: string, opts: { data?: string; json?: boolean }) => {
       const enc = JSON.parse(readFileSync(file, 'utf8')) as EncounterCodeSet;
-      const results = runCodeEdits(loadTerminology(dataDir(opts)), enc);
+      const results = runCodeEdits((await loadCatalog(opts)), enc);
       const failed = results.filter((r) => r.status === 'failed');
       if (failed.length) process.exitCode = 2;
       if (opts.json) return print({ failed: failed.length, results });

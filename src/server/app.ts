@@ -60,7 +60,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   if (options.auth) await registerSecurity(app, options.db, options.auth); // before any route, so onRoute sees them all
   await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db });
-  await registerTerminologyRoutes(app);
+  await registerTerminologyRoutes(app, { db: options.db });
   await registerFhirRoutes(app, { db: options.db, strict: options.strict ?? false, version: options.version ?? '0.1.0' });
   await (await import('./web-routes.js')).registerWebRoutes(app);
   await (await import('./quality-routes.js')).registerQualityRoutes(app, { db: options.db });

@@ -8,12 +8,31 @@ import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
 import type { Terminology } from '../terminology/catalog.js';
 import { runCodeEdits, type EncounterCodeSet } from '../terminology/edits.js';
-import { loadTerminology } from '../terminology/load-files.js';
+import { loadTerminology, terminologyWith } from '../terminology/load-files.js';
+import type { Db } from '../store/db.js';
+import { loadStoredReleases } from '../store/terminology-store.js';
 import { canonicalSystem } from '../terminology/systems.js';
 
 export interface TerminologyDeps {
-  /** The catalog; defaults to the shipped releases plus those imported into CUSTODIAN_DATA. */
+  /** The catalog; defaults to the shipped releases plus those imported into the database (db). */
   terminology?: () => Terminology;
+  /** Where `custodian terminology import` keeps releases (table code_system_release). */
+  db?: Db;
+}
+
+/** Shipped + stored releases, re-read when the stored set changes (checked at most every 30 s). */
+function storedCatalog(db: Db): () => Promise<Terminology> {
+  let current: Terminology | undefined;
+  let stamp = '';
+  let checked = 0;
+  return async () => {
+    if (current && Date.now() - checked < 30_000) return current;
+    checked = Date.now();
+    const r = await db.query<{ s: string }>("SELECT count(*)::int || '|' || coalesce(max(imported_at)::text, '') AS s FROM code_system_release");
+    const s = r.rows[0]?.s ?? '';
+    if (!current || s !== stamp) { current = terminologyWith(await loadStoredReleases(db)); stamp = s; }
+    return current;
+  };
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -39,7 +58,14 @@ function systemOfValueSet(url: string | undefined): string {
 }
 
 export async function registerTerminologyRoutes(app: FastifyInstance, deps: TerminologyDeps = {}): Promise<void> {
-  const term = deps.terminology ?? (() => loadTerminology(process.env.CUSTODIAN_DATA));
+  const fixed = deps.terminology;
+  const stored = deps.db ? storedCatalog(deps.db) : undefined;
+  let t: Terminology = fixed ? fixed() : loadTerminology(process.env.CUSTODIAN_DATA);
+  const term = (): Terminology => t;
+  // refresh the catalog from the database before each terminology request (cheap: a cached stamp check)
+  app.addHook('onRequest', async (req) => {
+    if (stored && !fixed && (req.url.startsWith('/fhir/CodeSystem/$') || req.url.startsWith('/fhir/ValueSet/$') || req.url.startsWith('/api/terminology/'))) t = await stored();
+  });
 
   const lookup = (req: FastifyRequest): Parameters => {
     const p = params(req);

@@ -124,3 +124,12 @@ export function loadTerminology(dataDir?: string): Terminology {
   }
   return t;
 }
+
+/** The shipped releases plus others (imported into the database); the shipped content stays shared and lazy. */
+export function terminologyWith(extra: Release[]): Terminology {
+  if (!extra.length) return shippedTerminology();
+  const t = new Terminology();
+  for (const r of shippedTerminology().releases) t.add(r);
+  for (const r of extra) t.add(r);
+  return t;
+}

@@ -1,0 +1,2 @@
+export function webBuildIsStale(): boolean;
+export function buildWeb(options?: { quiet?: boolean }): void;
