@@ -1,9 +1,11 @@
 /** custodian serve: the API (and web app) on the configured database; --demo loads the demo dataset once. */
+import path from 'node:path';
 import { buildApp } from '../server/app.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import { describeStore, openStore } from '../store/open.js';
 import { loadDemoData } from '../records/demo.js';
 import { storeConfig } from './config.js';
+import { jwtSecret, prepareServeUsers } from './security-command.js';
 
 export async function serveCommand(opts: { port?: string; host?: string; data?: string; demo?: boolean; strict?: boolean }): Promise<void> {
   const config = storeConfig(opts);
@@ -17,7 +19,21 @@ export async function serveCommand(opts: { port?: string; host?: string; data?: 
     const loaded = await loadDemoData({ db, strict: false }, (msg) => process.stdout.write(`${msg}\n`));
     if (loaded) process.stdout.write(`Demo data: ${loaded}\n`);
   }
-  const app = await buildApp({ db, strict: opts.strict ?? false, logger: false });
+  try {
+    await prepareServeUsers(db, opts.demo === true, (line) => process.stdout.write(`${line}\n`));
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  // Security is always on in the server: authentication, deny-by-default permissions, the audit trail.
+  // CUSTODIAN_AUDIT=off exists for the audit-cost benchmark only.
+  const auth = {
+    jwtSecret: await jwtSecret(db),
+    audit: process.env.CUSTODIAN_AUDIT !== 'off',
+    corsOrigins: (process.env.CUSTODIAN_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+  };
+  const exportDir = process.env.CUSTODIAN_EXPORT_DIR ?? path.join(config.dataDir ?? './.custodian', 'exports');
+  const app = await buildApp({ db, strict: opts.strict ?? false, logger: false, auth, exportDir });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

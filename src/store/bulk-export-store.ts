@@ -1,0 +1,91 @@
+/** Bulk export jobs and the set-based reads behind them. */
+import type { Queryable } from './db.js';
+
+export interface ExportJobRow {
+  id: string;
+  status: 'in-progress' | 'complete' | 'error' | 'cancelled';
+  level: 'system' | 'patient' | 'group';
+  request_url: string;
+  params: { types?: string[]; since?: string; patients?: string[] };
+  transaction_time: string;
+  progress: string | null;
+  output: { type: string; file: string; count: number }[];
+  error: string | null;
+}
+
+export async function insertJob(q: Queryable, job: Pick<ExportJobRow, 'id' | 'level' | 'request_url' | 'params' | 'transaction_time'>): Promise<void> {
+  await q.query(
+    `INSERT INTO bulk_export_job (id, status, level, request_url, params, transaction_time) VALUES ($1, 'in-progress', $2, $3, $4::jsonb, $5::timestamptz)`,
+    [job.id, job.level, job.request_url, JSON.stringify(job.params), job.transaction_time],
+  );
+}
+
+export async function getJob(q: Queryable, id: string): Promise<ExportJobRow | undefined> {
+  const r = await q.query<ExportJobRow & { params: unknown; output: unknown; transaction_time: unknown }>(
+    'SELECT id, status, level, request_url, params, transaction_time, progress, output, error FROM bulk_export_job WHERE id = $1',
+    [id],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+  const tt = row.transaction_time as unknown;
+  return { ...row, params: parse(row.params), output: parse(row.output), transaction_time: tt instanceof Date ? tt.toISOString() : new Date(String(tt)).toISOString() };
+}
+
+export async function updateJob(q: Queryable, id: string, fields: Partial<Pick<ExportJobRow, 'status' | 'progress' | 'output' | 'error'>>): Promise<void> {
+  const sets: string[] = ['updated_at = now()'];
+  const params: unknown[] = [id];
+  for (const [k, v] of Object.entries(fields)) {
+    params.push(k === 'output' ? JSON.stringify(v) : v);
+    sets.push(`${k} = $${params.length}${k === 'output' ? '::jsonb' : ''}`);
+  }
+  await q.query(`UPDATE bulk_export_job SET ${sets.join(', ')} WHERE id = $1`, params);
+}
+
+/** Resource types present, optionally limited to the patient compartment types. */
+export async function exportTypes(q: Queryable, options: { types?: string[]; compartmentOnly: boolean }): Promise<string[]> {
+  const params: unknown[] = [];
+  let where = 'NOT deleted';
+  if (options.types?.length) {
+    params.push(options.types);
+    where += ` AND resource_type = ANY($${params.length}::text[])`;
+  }
+  if (options.compartmentOnly) where += ` AND (resource_type = 'Patient' OR cardinality(compartments) > 0)`;
+  const r = await q.query<{ resource_type: string }>(`SELECT DISTINCT resource_type FROM resource WHERE ${where} ORDER BY resource_type`, params);
+  return r.rows.map((x) => x.resource_type);
+}
+
+export interface ExportFilter {
+  since?: string;
+  /** Patient level: only resources in some patient's compartment. */
+  compartmentOnly?: boolean;
+  /** Group level: only resources in these patients' compartments. */
+  patients?: string[];
+}
+
+/**
+ * Streams resources of one type as JSON text lines, in pages by id (keyset), without parsing them:
+ * jsonb's text form is one line of valid JSON.
+ */
+export async function* streamExportLines(q: Queryable, resourceType: string, filter: ExportFilter, pageSize = 5000): AsyncGenerator<string[]> {
+  let after = '';
+  for (;;) {
+    const params: unknown[] = [resourceType, after, pageSize];
+    let where = 'resource_type = $1 AND id > $2 AND NOT deleted';
+    if (filter.since) {
+      params.push(filter.since);
+      where += ` AND last_updated >= $${params.length}::timestamptz`;
+    }
+    if (filter.patients) {
+      params.push(filter.patients);
+      where += ` AND compartments && $${params.length}::text[]`;
+    } else if (filter.compartmentOnly && resourceType !== 'Patient') {
+      where += ' AND cardinality(compartments) > 0';
+    }
+    const r = await q.query<{ id: string; line: string }>(`SELECT id, content::text AS line FROM resource WHERE ${where} ORDER BY id LIMIT $3`, params);
+    if (r.rows.length === 0) return;
+    yield r.rows.map((x) => x.line);
+    after = (r.rows[r.rows.length - 1] as { id: string }).id;
+    if (r.rows.length < pageSize) return;
+  }
+}
