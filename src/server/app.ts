@@ -19,6 +19,8 @@ export interface AppOptions {
    * always sets it; without it (module unit tests only) every route is open and nothing is audited.
    */
   auth?: AuthOptions;
+  /** Folder for bulk export files (default ./.custodian/exports). */
+  exportDir?: string;
 }
 
 export { FHIR_JSON, sendOutcome } from './http.js';
@@ -61,6 +63,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.auth) await registerSecurity(app, options.db, options.auth); // before any route, so onRoute sees them all
   await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db });
   await registerTerminologyRoutes(app, { db: options.db });
+  await (await import('./bulk-routes.js')).registerBulkRoutes(app, { db: options.db, exportDir: options.exportDir ?? './.custodian/exports' });
   await registerFhirRoutes(app, { db: options.db, strict: options.strict ?? false, version: options.version ?? '0.1.0' });
   await (await import('./web-routes.js')).registerWebRoutes(app);
   await (await import('./quality-routes.js')).registerQualityRoutes(app, { db: options.db });
