@@ -95,6 +95,24 @@ function streetLevel(a: Prepared, b: Prepared, sim: Sim): number {
   return 3;
 }
 
+/**
+ * The address as one comparison (street, postcode, city and state are not independent evidence:
+ * a household shares all of them): exact / same street, locality similar / same street or same
+ * number and locality / same locality only / different.
+ */
+function addressLevel(a: Prepared, b: Prepared, sim: Sim): number {
+  const street = streetLevel(a, b, sim);
+  const pc = typoLevel(a.postcode, b.postcode);
+  const city = stringLevel(a.city, b.city, sim);
+  const locality = pc === 0 || (pc < 0 && city === 0) ? 0 : pc === 1 || city === 1 || (pc < 0 && city < 0) ? 1 : city === 0 ? 1 : 2;
+  if (street < 0 && pc < 0 && city < 0) return -1;
+  if (street === 0 && locality === 0) return 0;
+  if (street >= 0 && street <= 1 && locality <= 1) return 1;
+  if ((street >= 0 && street <= 2) || (street < 0 && locality === 0)) return locality <= 1 ? 2 : 3;
+  if (locality === 0) return 3;
+  return 4;
+}
+
 function anyLevel(a: string[], b: string[], level: (x: string, y: string) => number): number {
   if (!a.length || !b.length) return -1;
   let best = Number.MAX_SAFE_INTEGER;
@@ -121,6 +139,8 @@ export function compareField(kind: ComparisonKind, a: Prepared, b: Prepared, con
       return dateLevel(a.dob, b.dob);
     case 'sex':
       return exactLevel(a.sex, b.sex);
+    case 'address':
+      return addressLevel(a, b, sim);
     case 'street':
       return streetLevel(a, b, sim);
     case 'city':
@@ -156,6 +176,8 @@ export function fieldValue(kind: ComparisonKind, p: Prepared): string {
       return p.dob;
     case 'sex':
       return p.sex;
+    case 'address':
+      return [p.number, p.street, p.city, p.state, p.postcode].filter(Boolean).join(' ');
     case 'street':
       return [p.number, p.street].filter(Boolean).join(' ');
     case 'city':

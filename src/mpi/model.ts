@@ -174,8 +174,19 @@ function tfStats(tf: Map<string, number>): { avg: number; min: number } {
   return s;
 }
 
-/** The weight of one comparison level, with the term-frequency adjustment on exact agreement. */
+/**
+ * The weight of one comparison level, with the term-frequency adjustment on exact agreement. A
+ * weaker level never outweighs a stronger one (rare levels get tiny sampled u otherwise).
+ */
 function levelWeight(params: ModelParameters, k: number, level: number, value: string): number {
+  const w = rawWeight(params, k, level, value);
+  if (level === 0) return w;
+  let cap = Infinity;
+  for (let l = 0; l < level; l++) cap = Math.min(cap, rawWeight(params, k, l, ''));
+  return Math.min(w, cap);
+}
+
+function rawWeight(params: ModelParameters, k: number, level: number, value: string): number {
   const m = params.m[k]![level]!;
   let u = params.u[k]![level]!;
   const tf = params.tf[k];

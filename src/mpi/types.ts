@@ -20,7 +20,7 @@ export interface PersonRecord {
   identifiers?: string[];
 }
 
-export type ComparisonKind = 'given' | 'family' | 'birthDate' | 'sex' | 'street' | 'city' | 'state' | 'postcode' | 'ssn' | 'identifier' | 'phone' | 'email';
+export type ComparisonKind = 'given' | 'family' | 'birthDate' | 'sex' | 'address' | 'street' | 'city' | 'state' | 'postcode' | 'ssn' | 'identifier' | 'phone' | 'email';
 
 export interface ComparisonConfig {
   kind: ComparisonKind;
