@@ -23,9 +23,21 @@ export interface MemoryVerdict {
   bad: boolean;
 }
 
+/**
+ * Shared per-row work of one grouped statement (all checks of one resource type in one scan): each
+ * element path is extracted from the JSON once per row, and each referenced resource (the patient,
+ * the encounter) is joined once, whatever number of checks use it.
+ */
+export interface SqlRow {
+  /** A jsonb array of the values at `path` in the row's content (extracted once per row). */
+  arr(path: string): string;
+  /** The columns of the resource of `type` that the first value at `refPath` points to (one hash join per type and path). */
+  target(type: 'Patient' | 'Encounter', refPath: string): string;
+}
+
 export interface CheckType {
   name: string;
-  sql(inst: CheckInstance, scope: SqlScope): SqlFragment;
+  sql(inst: CheckInstance, scope: SqlScope, row: SqlRow): SqlFragment;
   /** Evaluates one resource of the instance's type; ctx gives the other resources in scope. */
   memory(inst: CheckInstance, resource: Resource, ctx: MemoryContext): MemoryVerdict;
 }
@@ -41,11 +53,61 @@ const anyIn = (path: string, values: string[], c = 'b.content'): string =>
 const lo = (e: string): string => `custodian_date_lo(${e})`;
 const hi = (e: string): string => `custodian_date_hi(${e})`;
 const ts = (d: Date): string => `${lit(d.toISOString())}::timestamptz`;
-const REL_REF_SQL = `'^[A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64}$'`;
+/**
+ * SQL for "e is a relative reference Type/id" (REL_REF below). The bounded repeat {1,64} is costly in
+ * PostgreSQL's regex engine (tens of microseconds a value), so the length is tested separately.
+ */
+export const isRelRef = (e: string): string => `(${e} ~ '^[A-Z][A-Za-z]+/[A-Za-z0-9.-]+$' AND length(${e}) - strpos(${e}, '/') <= 64)`;
 const REL_REF = /^[A-Z][A-Za-z]+\/[A-Za-z0-9.-]{1,64}$/;
 const refId = (e: string): string => `split_part(${e}, '/', 2)`;
-const lateralResource = (alias: string, type: string, refExpr: string): string =>
-  `LEFT JOIN LATERAL (SELECT x.content FROM resource x WHERE x.resource_type = ${lit(type)} AND NOT x.deleted AND x.id = ${refId(refExpr)} LIMIT 1) ${alias} ON true`;
+
+/**
+ * Builds the FROM clause of one scan over `resource b`: a LATERAL (OFFSET 0, so evaluated once per
+ * row and never inlined) that extracts each requested path once, and one hash-joinable LEFT JOIN per
+ * referenced (type, reference path), over only the few columns the checks read.
+ */
+export class SqlRowBuilder implements SqlRow {
+  private readonly paths = new Map<string, string>();
+  private readonly targets = new Map<string, { alias: string; sql: string }>();
+  arr(path: string): string {
+    let c = this.paths.get(path);
+    if (!c) {
+      c = `p${this.paths.size}`;
+      this.paths.set(path, c);
+    }
+    return `x.${c}`;
+  }
+  target(type: 'Patient' | 'Encounter', refPath: string): string {
+    const key = `${type}|${refPath}`;
+    let t = this.targets.get(key);
+    if (!t) {
+      const alias = `t${this.targets.size}`;
+      const cols = type === 'Patient'
+        ? `content ->> 'gender' AS gender, content ->> 'birthDate' AS birth, content ->> 'deceasedDateTime' AS death`
+        : `content #>> '{period,start}' AS pstart, content #>> '{period,end}' AS pend`;
+      t = { alias, sql: `LEFT JOIN (SELECT id, ${cols} FROM resource WHERE resource_type = ${lit(type)} AND NOT deleted) ${alias} ON ${alias}.id = ${refId(fFirst(this, refPath))}` };
+      this.targets.set(key, t);
+    }
+    return t.alias;
+  }
+  /** `resource b` with the extraction lateral and the joins (call after every fragment is built). */
+  from(): string {
+    const cols = [...this.paths].map(([p, c]) => `jsonb_path_query_array(b.content, ${jp(p)}) AS ${c}`);
+    const lateral = cols.length ? ` CROSS JOIN LATERAL (SELECT ${cols.join(', ')} OFFSET 0) x` : '';
+    return `resource b${lateral} ${[...this.targets.values()].map((t) => t.sql).join(' ')}`;
+  }
+}
+/** The JSON of a list of values, for containment tests. */
+const jsonList = (xs: string[]): string => `${lit(JSON.stringify(xs))}::jsonb`;
+/** True when every value of the array is a JSON string (then ?| and <@ compare exactly as text). */
+const allStrings = (a: string): string => `NOT jsonb_path_exists(${a}, '$[*] ? (@.type() != "string")')`;
+const fHas = (row: SqlRow, path: string): string => `(jsonb_array_length(${row.arr(path)}) > 0)`;
+const fFirst = (row: SqlRow, path: string): string => `((${row.arr(path)} -> 0) #>> '{}')`;
+const fAnyIn = (row: SqlRow, path: string, values: string[]): string => {
+  const a = row.arr(path);
+  return `(CASE WHEN ${allStrings(a)} THEN ${a} ?| ${textArray(values)} ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE (v #>> '{}') = ANY(${textArray(values)})) END)`;
+};
+const fWhen = (row: SqlRow, w: When | undefined): string => (!w ? 'true' : w.in ? fAnyIn(row, w.path, w.in) : fHas(row, w.path));
 
 // ---------- parameter helpers ----------
 interface When {
@@ -101,16 +163,20 @@ const pathsOf = (i: CheckInstance): string[] => (Array.isArray(i.params.paths) ?
 
 const required: CheckType = {
   name: 'required',
-  sql: (i) => ({ applies: 'true', bad: `NOT (${pathsOf(i).map((p) => has(p)).join(' OR ')})` }),
+  sql: (i, _s, row) => ({ applies: 'true', bad: `NOT (${pathsOf(i).map((p) => fHas(row, p)).join(' OR ')})` }),
   memory: (i, r) => ({ applies: true, bad: pathsOf(i).every((p) => pathValues(r, p).length === 0) }),
 };
 
 const allowedValues: CheckType = {
   name: 'allowed-values',
-  sql: (i) => ({
-    applies: `${whenSql(whenOf(i))} AND ${has(str(i, 'path'))}`,
-    bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${jp(str(i, 'path'))}) v WHERE NOT ((v #>> '{}') = ANY(${textArray(strs(i, 'values'))})))`,
-  }),
+  sql: (i, _s, row) => {
+    const a = row.arr(str(i, 'path'));
+    const values = strs(i, 'values');
+    return {
+      applies: `${fWhen(row, whenOf(i))} AND ${fHas(row, str(i, 'path'))}`,
+      bad: `(CASE WHEN ${allStrings(a)} THEN NOT (${a} <@ ${jsonList(values)}) ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE NOT ((v #>> '{}') = ANY(${textArray(values)}))) END)`,
+    };
+  },
   memory: (i, r) => {
     const vs = pathStrings(r, str(i, 'path'));
     const allowed = strs(i, 'values');
@@ -120,9 +186,9 @@ const allowedValues: CheckType = {
 
 const pattern: CheckType = {
   name: 'pattern',
-  sql: (i) => ({
-    applies: `${whenSql(whenOf(i))} AND ${has(str(i, 'path'))}`,
-    bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${jp(str(i, 'path'))}) v WHERE NOT ((v #>> '{}') ~ ${lit(str(i, 'regex'))}))`,
+  sql: (i, _s, row) => ({
+    applies: `${fWhen(row, whenOf(i))} AND ${fHas(row, str(i, 'path'))}`,
+    bad: `(${fHas(row, str(i, 'path'))} AND EXISTS (SELECT 1 FROM jsonb_array_elements(${row.arr(str(i, 'path'))}) v WHERE NOT ((v #>> '{}') ~ ${lit(str(i, 'regex'))})))`,
   }),
   memory: (i, r) => {
     const vs = pathStrings(r, str(i, 'path'));
@@ -133,9 +199,9 @@ const pattern: CheckType = {
 
 const dateOrder: CheckType = {
   name: 'date-order',
-  sql: (i) => ({
-    applies: `${has(str(i, 'startPath'))} AND ${has(str(i, 'endPath'))}`,
-    bad: `${hi(first(str(i, 'endPath')))} < ${lo(first(str(i, 'startPath')))}`,
+  sql: (i, _s, row) => ({
+    applies: `${fHas(row, str(i, 'startPath'))} AND ${fHas(row, str(i, 'endPath'))}`,
+    bad: `${hi(fFirst(row, str(i, 'endPath')))} < ${lo(fFirst(row, str(i, 'startPath')))}`,
   }),
   memory: (i, r) => {
     const s = loMs(firstString(r, str(i, 'startPath')));
@@ -146,7 +212,7 @@ const dateOrder: CheckType = {
 
 const notFuture: CheckType = {
   name: 'not-future',
-  sql: (i, scope) => ({ applies: has(str(i, 'path')), bad: `${lo(first(str(i, 'path')))} > ${ts(scope.now)}` }),
+  sql: (i, scope, row) => ({ applies: fHas(row, str(i, 'path')), bad: `${lo(fFirst(row, str(i, 'path')))} > ${ts(scope.now)}` }),
   memory: (i, r, ctx) => {
     const v = loMs(firstString(r, str(i, 'path')));
     return { applies: v !== undefined, bad: v !== undefined && v > ctx.now.getTime() };
@@ -155,12 +221,13 @@ const notFuture: CheckType = {
 
 const plausibleRange: CheckType = {
   name: 'plausible-range',
-  sql: (i) => {
+  sql: (i, _s, row) => {
     const path = str(i, 'path', 'valueQuantity.value');
+    const v = `(CASE WHEN jsonb_typeof(${row.arr(path)} -> 0) = 'number' THEN (${fFirst(row, path)})::numeric END)`;
     const conds: string[] = [];
-    if (num(i, 'min') !== undefined) conds.push(`(${first(path)})::numeric < ${num(i, 'min')}`);
-    if (num(i, 'max') !== undefined) conds.push(`(${first(path)})::numeric > ${num(i, 'max')}`);
-    return { applies: `${whenSql(whenOf(i))} AND jsonb_typeof(jsonb_path_query_first(b.content, ${jp(path)})) = 'number'`, bad: conds.join(' OR ') || 'false' };
+    if (num(i, 'min') !== undefined) conds.push(`${v} < ${num(i, 'min')}`);
+    if (num(i, 'max') !== undefined) conds.push(`${v} > ${num(i, 'max')}`);
+    return { applies: `${fWhen(row, whenOf(i))} AND jsonb_typeof(${row.arr(path)} -> 0) = 'number'`, bad: conds.join(' OR ') || 'false' };
   },
   memory: (i, r) => {
     const v = pathValues(r, str(i, 'path', 'valueQuantity.value'))[0];
@@ -173,12 +240,12 @@ const plausibleRange: CheckType = {
 
 const referenceExists: CheckType = {
   name: 'reference-exists',
-  sql: (i) => {
-    const p = jp(str(i, 'path'));
+  sql: (i, _s, row) => {
+    const a = row.arr(str(i, 'path'));
     return {
-      applies: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${p}) v WHERE (v #>> '{}') ~ ${REL_REF_SQL})`,
-      bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, ${p}) v WHERE (v #>> '{}') ~ ${REL_REF_SQL} AND NOT EXISTS (
-        SELECT 1 FROM resource t WHERE t.resource_type = split_part(v #>> '{}', '/', 1) AND t.id = split_part(v #>> '{}', '/', 2) AND NOT t.deleted))`,
+      applies: `(${fHas(row, str(i, 'path'))} AND EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE ${isRelRef(`(v #>> '{}')`)}))`,
+      bad: `(${fHas(row, str(i, 'path'))} AND EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE ${isRelRef(`(v #>> '{}')`)} AND NOT EXISTS (
+        SELECT 1 FROM resource t WHERE t.resource_type = split_part(v #>> '{}', '/', 1) AND t.id = split_part(v #>> '{}', '/', 2) AND NOT t.deleted)))`,
     };
   },
   memory: (i, r, ctx) => {
@@ -189,11 +256,13 @@ const referenceExists: CheckType = {
 
 const patientSex: CheckType = {
   name: 'patient-sex',
-  sql: (i) => ({
-    joins: lateralResource('pt', 'Patient', first(subjectPath(i))),
-    applies: `${anyIn(str(i, 'codePath', 'code.coding.code'), strs(i, 'codes'))} AND (pt.content ->> 'gender') IN ('male', 'female')`,
-    bad: `(pt.content ->> 'gender') <> ${lit(str(i, 'sex'))}`,
-  }),
+  sql: (i, _s, row) => {
+    const pt = row.target('Patient', subjectPath(i));
+    return {
+      applies: `${fAnyIn(row, str(i, 'codePath', 'code.coding.code'), strs(i, 'codes'))} AND ${pt}.gender IN ('male', 'female')`,
+      bad: `${pt}.gender <> ${lit(str(i, 'sex'))}`,
+    };
+  },
   memory: (i, r, ctx) => {
     const codes = strs(i, 'codes');
     const ref = firstString(r, subjectPath(i));
@@ -205,14 +274,14 @@ const patientSex: CheckType = {
 
 const patientAge: CheckType = {
   name: 'patient-age',
-  sql: (i) => {
-    const age = `date_part('year', age(${lo(first(str(i, 'datePath')))}, ${lo("(pt.content ->> 'birthDate')")}))`;
+  sql: (i, _s, row) => {
+    const pt = row.target('Patient', subjectPath(i));
+    const age = `date_part('year', age(${lo(fFirst(row, str(i, 'datePath')))}, ${lo(`${pt}.birth`)}))`;
     const conds: string[] = [];
     if (num(i, 'minAge') !== undefined) conds.push(`${age} < ${num(i, 'minAge')}`);
     if (num(i, 'maxAge') !== undefined) conds.push(`${age} > ${num(i, 'maxAge')}`);
     return {
-      joins: lateralResource('pt', 'Patient', first(subjectPath(i))),
-      applies: `${anyIn(str(i, 'codePath', 'code.coding.code'), strs(i, 'codes'))} AND ${has(str(i, 'datePath'))} AND (pt.content ->> 'birthDate') IS NOT NULL`,
+      applies: `${fAnyIn(row, str(i, 'codePath', 'code.coding.code'), strs(i, 'codes'))} AND ${fHas(row, str(i, 'datePath'))} AND ${pt}.birth IS NOT NULL`,
       bad: conds.join(' OR ') || 'false',
     };
   },
@@ -233,13 +302,15 @@ const patientAge: CheckType = {
 
 const withinLife: CheckType = {
   name: 'within-life',
-  sql: (i) => {
-    const d = first(str(i, 'datePath'));
+  sql: (i, _s, row) => {
+    const d = fFirst(row, str(i, 'datePath'));
     const slack = num(i, 'slackDays', 7)!;
+    const pt = i.resourceType === 'Patient' ? undefined : row.target('Patient', subjectPath(i));
+    const birth = pt ? `${pt}.birth` : `(b.content ->> 'birthDate')`;
+    const death = pt ? `${pt}.death` : `(b.content ->> 'deceasedDateTime')`;
     return {
-      joins: i.resourceType === 'Patient' ? 'LEFT JOIN LATERAL (SELECT b.content) pt ON true' : lateralResource('pt', 'Patient', first(subjectPath(i))),
-      applies: `${has(str(i, 'datePath'))} AND (pt.content ->> 'birthDate') IS NOT NULL`,
-      bad: `${hi(d)} < ${lo("(pt.content ->> 'birthDate')")} OR ((pt.content ->> 'deceasedDateTime') IS NOT NULL AND ${lo(d)} > ${hi("(pt.content ->> 'deceasedDateTime')")} + interval '${slack} days')`,
+      applies: `${fHas(row, str(i, 'datePath'))} AND ${birth} IS NOT NULL`,
+      bad: `${hi(d)} < ${lo(birth)} OR (${death} IS NOT NULL AND ${lo(d)} > ${hi(death)} + interval '${slack} days')`,
     };
   },
   memory: (i, r, ctx) => {
@@ -257,13 +328,13 @@ const withinLife: CheckType = {
 
 const withinEncounter: CheckType = {
   name: 'within-encounter',
-  sql: (i) => {
-    const s = lo(first(str(i, 'startPath')));
+  sql: (i, _s, row) => {
+    const s = lo(fFirst(row, str(i, 'startPath')));
     const slack = `interval '${num(i, 'slackHours', 0)} hours'`;
+    const en = row.target('Encounter', str(i, 'encounterPath', 'encounter.reference'));
     return {
-      joins: lateralResource('en', 'Encounter', first(str(i, 'encounterPath', 'encounter.reference'))),
-      applies: `${has(str(i, 'startPath'))} AND (en.content #>> '{period,start}') IS NOT NULL`,
-      bad: `${s} < ${lo("(en.content #>> '{period,start}')")} - ${slack} OR ((en.content #>> '{period,end}') IS NOT NULL AND ${s} > ${hi("(en.content #>> '{period,end}')")} + ${slack})`,
+      applies: `${fHas(row, str(i, 'startPath'))} AND ${en}.pstart IS NOT NULL`,
+      bad: `${s} < ${lo(`${en}.pstart`)} - ${slack} OR (${en}.pend IS NOT NULL AND ${s} > ${hi(`${en}.pend`)} + ${slack})`,
     };
   },
   memory: (i, r, ctx) => {
@@ -356,7 +427,7 @@ const hasRelated: CheckType = {
     const rw = i.params.relatedWhen as When | undefined;
     const target = via === 'self' ? { type: lit(i.resourceType), id: 'b.id' } : { type: `split_part(${first(via)}, '/', 1)`, id: refId(first(via)) };
     return {
-      applies: `${whenSql(whenOf(i))}${via === 'self' ? '' : ` AND ${first(via)} ~ ${REL_REF_SQL}`}`,
+      applies: `${whenSql(whenOf(i))}${via === 'self' ? '' : ` AND ${isRelRef(first(via))}`}`,
       bad: `NOT EXISTS (SELECT 1 FROM sp_reference s JOIN resource o ON o.resource_type = s.resource_type AND o.id = s.id AND NOT o.deleted
         WHERE s.resource_type = ${lit(str(i, 'relatedType'))} AND s.code = ${lit(str(i, 'relatedParam'))}
           AND s.target_type = ${target.type} AND s.target_id = ${target.id} AND ${whenSql(rw, 'o.content')})`,
@@ -377,10 +448,10 @@ const hasRelated: CheckType = {
 function withWhen(t: CheckType): CheckType {
   return {
     name: t.name,
-    sql(i, scope) {
-      const f = t.sql(i, scope);
+    sql(i, scope, row) {
+      const f = t.sql(i, scope, row);
       const w = whenOf(i);
-      return w && !f.ev ? { ...f, applies: `${whenSql(w)} AND (${f.applies})` } : f;
+      return w && !f.ev ? { ...f, applies: `${fWhen(row, w)} AND (${f.applies})` } : f;
     },
     memory(i, r, ctx) {
       if (!whenMem(whenOf(i), r)) return { applies: false, bad: false };

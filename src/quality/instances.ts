@@ -11,6 +11,13 @@ const SNOMED = 'http://snomed.info/sct';
 const LOINC = 'http://loinc.org';
 const code = (...codes: string[]): { path: string; in: string[] } => ({ path: 'code.coding.code', in: codes });
 
+/** The search parameter whose index rows (sp_reference) hold exactly the references at each path. */
+const REF_PARAM: Record<string, string> = {
+  'subject.reference': 'subject', 'participant.individual.reference': 'participant', 'serviceProvider.reference': 'service-provider',
+  'encounter.reference': 'encounter', 'context.encounter.reference': 'encounter', 'author.reference': 'author', 'patient.reference': 'patient',
+  'result.reference': 'result', 'claim.reference': 'claim', 'focus.reference': 'focus',
+};
+
 const rows: Row[] = [
   // ---- completeness: required and expected elements ----
   ['patient-identifier', 'Patient has an identifier', 'required', 'Patient', 'error', 'completeness', '', { path: 'identifier.value' }],
@@ -77,7 +84,7 @@ const rows: Row[] = [
       ['MedicationRequest', 'subject.reference'], ['Immunization', 'patient.reference'], ['DiagnosticReport', 'result.reference'],
       ['Claim', 'patient.reference'], ['ExplanationOfBenefit', 'claim.reference'], ['Task', 'focus.reference'],
     ] as const
-  ).map(([t, p]): Row => [`ref-${t.toLowerCase()}-${p.replace(/\.reference$/, '').replace(/\./g, '-').toLowerCase()}`, `${t}.${p.replace(/\.reference$/, '')} points to an existing resource`, 'reference-exists', t, 'error', 'conformance', 'relational', { path: p }]),
+  ).map(([t, p]): Row => [`ref-${t.toLowerCase()}-${p.replace(/\.reference$/, '').replace(/\./g, '-').toLowerCase()}`, `${t}.${p.replace(/\.reference$/, '')} points to an existing resource`, 'reference-exists', t, 'error', 'conformance', 'relational', { path: p, param: REF_PARAM[p] }]),
 
   // ---- plausibility: temporal ----
   ['patient-birth-before-death', 'Patient is born before death', 'date-order', 'Patient', 'error', 'plausibility', 'temporal', { startPath: 'birthDate', endPath: 'deceasedDateTime' }, { dependsOn: ['patient-birthdate'] }],
