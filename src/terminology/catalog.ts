@@ -60,7 +60,8 @@ export class Terminology {
     const key = `${system}|${f.release.version}`;
     let e = this.encoders.get(key);
     if (!e) {
-      e = new EncoderIndex(system, f.release.concepts ?? [], system === ICD10CM ? this.tabular(opts.date) : undefined);
+      e = new EncoderIndex(system, f.release.concepts ?? [], system === ICD10CM ? this.tabular(opts.date) : undefined,
+        system === ICD10CM ? this.releases.filter((r) => r.system === ICD10CM && r.kind === 'index').flatMap((r) => r.index ?? []) : undefined);
       this.encoders.set(key, e);
     }
     return { release: f.release.version, hits: e.search(query, opts) };

@@ -3,7 +3,7 @@
  * per release. Words in any order, prefixes of words, common abbreviations, one typo per word;
  * billable codes rank first and each hit carries the path to it.
  */
-import type { Concept, TabularEntry } from './model.js';
+import type { Concept, IndexTerm, TabularEntry } from './model.js';
 import { formatCode } from './systems.js';
 
 const STOP = new Set(['of', 'the', 'and', 'with', 'in', 'to', 'for', 'or', 'by', 'on', 'a', 'an', 'due', 'as', 'at', 'from', 'nos']);
@@ -75,7 +75,7 @@ export class EncoderIndex {
   private wordBest: Float64Array;
   private hits: Uint8Array;
 
-  constructor(readonly system: string, concepts: Concept[], tabular?: Map<string, TabularEntry>) {
+  constructor(readonly system: string, concepts: Concept[], tabular?: Map<string, TabularEntry>, index?: IndexTerm[]) {
     this.concepts = concepts;
     const n = concepts.length;
     this.lengths = new Uint16Array(n);
@@ -106,6 +106,30 @@ export class EncoderIndex {
         }
       }
     });
+    // index terms (External Cause Index, Neoplasm and Drug tables) lead to a code and its 7th-character completions
+    if (index) {
+      const sorted = concepts.map((c, i) => [c.code, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const codesArr = sorted.map((x) => x[0]);
+      const termWords = new Map<number, Set<string>>();
+      for (const it of index) {
+        let lo = 0, hi = codesArr.length;
+        while (lo < hi) { const m = (lo + hi) >> 1; if (codesArr[m]! < it.code) lo = m + 1; else hi = m; }
+        const targets: number[] = [];
+        for (let k = lo; k < codesArr.length && codesArr[k]!.startsWith(it.code) && targets.length < 20; k++) targets.push(sorted[k]![1]);
+        const ws = tokenize(it.term);
+        for (const i of targets) {
+          let set = termWords.get(i);
+          if (!set) { set = new Set(); termWords.set(i, set); }
+          for (const w of ws) set.add(w);
+          if (!this.terms[i]) this.terms[i] = it.term;
+        }
+      }
+      for (const [i, set] of termWords) {
+        const own = new Set(tokenize(concepts[i]!.display));
+        const already = new Set<string>();
+        for (const w of set) if (!own.has(w) && !already.has(w)) { already.add(w); if (!(term.get(w)?.at(-1) === i)) add(term, w, i); }
+      }
+    }
     for (const [w, p] of title) this.title.set(w, Int32Array.from(p));
     for (const [w, p] of term) this.term.set(w, Int32Array.from(p));
     this.vocab = [...new Set([...title.keys(), ...term.keys()])].sort();

@@ -66,13 +66,13 @@ export function readReleases(p: string, override?: Partial<Period>): { files: Im
 
 let shipped: Terminology | undefined;
 
-export interface ManifestEntry extends Omit<Release, 'concepts' | 'tabular' | 'mce' | 'poaExempt'> { file: string }
+export interface ManifestEntry extends Omit<Release, 'concepts' | 'tabular' | 'mce' | 'poaExempt' | 'index'> { file: string }
 
 /** Metadata of every release file in a folder, so a catalog can list releases without parsing them. */
 export function buildManifest(dir: string): ManifestEntry[] {
   return readReleases(dir).files.map(({ file, release: r }) => {
     const e: ManifestEntry = { file, system: r.system, kind: r.kind, version: r.version, effectiveFrom: r.effectiveFrom, source: r.source,
-      count: r.concepts?.length ?? r.tabular?.length ?? r.mce?.length ?? r.poaExempt?.length ?? 0 };
+      count: r.concepts?.length ?? r.tabular?.length ?? r.mce?.length ?? r.poaExempt?.length ?? r.index?.length ?? 0 };
     if (r.effectiveTo) e.effectiveTo = r.effectiveTo;
     if (r.concepts) e.billableCount = r.concepts.filter((c) => c.billable).length;
     return e;
@@ -85,7 +85,7 @@ function lazyRelease(dir: string, m: ManifestEntry): Release {
   const r = { ...meta } as Release;
   let loaded: Release | undefined;
   const load = (): Release => (loaded ??= readReleases(path.join(dir, file)).files[0]!.release);
-  for (const k of ['concepts', 'tabular', 'mce', 'poaExempt'] as const) {
+  for (const k of ['concepts', 'tabular', 'mce', 'poaExempt', 'index'] as const) {
     Object.defineProperty(r, k, { enumerable: true, get: () => load()[k] });
   }
   return r;

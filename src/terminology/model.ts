@@ -41,7 +41,10 @@ export interface MceEntry {
   code: string;
 }
 
-export type ReleaseKind = 'codes' | 'tabular' | 'mce' | 'poa-exempt';
+/** An index entry: the index path ("Fracture, hip") and the code it leads to. */
+export interface IndexTerm { term: string; code: string }
+
+export type ReleaseKind = 'codes' | 'tabular' | 'mce' | 'poa-exempt' | 'index';
 
 export interface Release {
   system: string;
@@ -60,6 +63,7 @@ export interface Release {
   tabular?: TabularEntry[];
   mce?: MceEntry[];
   poaExempt?: string[];
+  index?: IndexTerm[];
 }
 
 export interface ReleaseSummary {
@@ -74,7 +78,7 @@ export interface ReleaseSummary {
 }
 
 export function summarize(r: Release): ReleaseSummary {
-  const count = r.count ?? r.concepts?.length ?? r.tabular?.length ?? r.mce?.length ?? r.poaExempt?.length ?? 0;
+  const count = r.count ?? r.concepts?.length ?? r.tabular?.length ?? r.mce?.length ?? r.poaExempt?.length ?? r.index?.length ?? 0;
   const s: ReleaseSummary = { system: r.system, kind: r.kind, version: r.version, effectiveFrom: r.effectiveFrom, source: r.source, count };
   if (r.effectiveTo) s.effectiveTo = r.effectiveTo;
   if (r.billableCount !== undefined) s.billable = r.billableCount;

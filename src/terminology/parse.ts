@@ -5,6 +5,7 @@
 import type { Concept, MceEntry, Release } from './model.js';
 import { CARC, HCPCS, ICD10CM, ICD10PCS, RARC, normalizeCode } from './systems.js';
 import { parseTabularXml } from './tabular.js';
+import { parseIndexXml } from './index-xml.js';
 
 /** CSV (quoted fields and doubled quotes within a line; CRLF or LF). */
 export function parseCsv(text: string): string[][] {
@@ -141,13 +142,14 @@ export function parsePoaExempt(text: string): string[] {
   return text.split(/\r?\n/).slice(1).map((l) => l.split('\t')[1]).filter((c): c is string => !!c).map(normalizeCode);
 }
 
-export type FileKind = 'icd10cm-order' | 'icd10cm-order-csv' | 'icd10pcs-order' | 'icd10pcs-order-csv' | 'icd10cm-tabular' | 'hcpcs-anweb' | 'hcpcs-csv' | 'carc' | 'rarc' | 'mce' | 'poa-exempt';
+export type FileKind = 'icd10cm-order' | 'icd10cm-order-csv' | 'icd10pcs-order' | 'icd10pcs-order-csv' | 'icd10cm-tabular' | 'hcpcs-anweb' | 'hcpcs-csv' | 'carc' | 'rarc' | 'mce' | 'poa-exempt' | 'icd10cm-index';
 
 /** Recognises a release file from its name and first lines; undefined when it is not one we import. */
 export function detectFile(name: string, head: string): FileKind | undefined {
   const n = name.toLowerCase();
   const first = head.split(/\r?\n/)[0] ?? '';
   if (head.includes('<ICD10CM.tabular>')) return 'icd10cm-tabular';
+  if (head.includes('<ICD10CM.index>')) return 'icd10cm-index';
   if (/^MCE_Version\t/.test(first)) return 'mce';
   if (/^Order\d*\tPOAexemptCode/i.test(first)) return 'poa-exempt';
   if (/icd10cm_code/i.test(first)) return 'icd10cm-order-csv';
@@ -204,6 +206,13 @@ export function parseReleaseFile(kind: FileKind, name: string, text: string, ove
       const m = parseMce(text);
       const p = { ...mcePeriod(m.version), ...override };
       const r: Release = { system: ICD10CM, kind: 'mce', version: p.version, effectiveFrom: p.effectiveFrom, source: name, mce: m.entries };
+      if (p.effectiveTo) r.effectiveTo = p.effectiveTo;
+      return r;
+    }
+    case 'icd10cm-index': {
+      const x = parseIndexXml(text);
+      const p = { ...(periodFromName(name) ?? periodFromName(`fy${x.version}`)), ...override } as Period;
+      const r: Release = { system: ICD10CM, kind: 'index', version: `${p.version} ${x.table}`, effectiveFrom: p.effectiveFrom, source: name, index: x.terms };
       if (p.effectiveTo) r.effectiveTo = p.effectiveTo;
       return r;
     }

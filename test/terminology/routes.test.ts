@@ -50,6 +50,15 @@ test('encoder API: words in any order, a typo, billable only', async () => {
   assert.ok(hip.hits[0].path.some((p: { code: string }) => p.code === 'S72'));
 });
 
+test('encoder searches index terms: External Cause Index, Table of Drugs, Neoplasm Table', async () => {
+  const q = async (text: string) => (await app.inject({ url: `/api/terminology/search?q=${encodeURIComponent(text)}&billable=true` })).json().hits;
+  assert.equal((await q('fall from ladder'))[0].code, 'W11.XXXA');
+  const drug = await q('acetaminophen poisoning accidental');
+  assert.equal(drug[0].code, 'T39.1X1A');
+  assert.ok(drug[0].matchedTerm, 'the hit says it came through an index term');
+  assert.equal((await q('malignant neoplasm breast secondary'))[0].code, 'C79.81');
+});
+
 test('edits API returns failed edits for an encounter', async () => {
   const r = await app.inject({ method: 'POST', url: '/api/terminology/edits', payload: { dateOfService: '2022-03-01', setting: 'outpatient', age: 50, sex: 'male', diagnoses: [{ code: 'E11.9' }, { code: 'E10.9' }] } });
   assert.equal(r.statusCode, 200);
