@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +25,40 @@ let dataDir = '';
 const passwords = new Map<string, string>();
 const consoleErrors: string[] = [];
 
+/**
+ * The server, built in-process the way `custodian serve --demo` builds it (store, definitions, demo users with
+ * printed passwords, security on, web app), on a subset of the demo dataset so the test stays quick on a busy
+ * machine. E2E_FULL_DEMO=1 starts the real `custodian serve --demo` process with the whole dataset instead.
+ */
 async function startServer(): Promise<void> {
   dataDir = mkdtempSync(path.join(tmpdir(), 'custodian-e2e-'));
+  if (process.env.E2E_FULL_DEMO === '1') return startServerProcess();
+  const { openStore } = await import('../../src/store/open.js');
+  const { loadDefinitions } = await import('../../src/fhir/definitions.js');
+  const { importFiles } = await import('../../src/records/import-files.js');
+  const { prepareServeUsers, jwtSecret } = await import('../../src/cli/security-command.js');
+  const { buildApp } = await import('../../src/server/app.js');
+  const db = await openStore({ dataDir });
+  loadDefinitions();
+  const demo = path.join(root, 'data/demo');
+  const synthea = readdirSync(path.join(demo, 'synthea')).sort().slice(0, 8).map((f) => path.join(demo, 'synthea', f));
+  await importFiles({ db, strict: false }, synthea);
+  let out = '';
+  await prepareServeUsers(db, true, (line) => (out += `${line}\n`));
+  for (const m of out.matchAll(/^\s+demo-([a-z-]+)\s+(\S+)$/gm)) passwords.set(m[1] as string, m[2] as string);
+  const app = await buildApp({ db, logger: false, auth: { jwtSecret: await jwtSecret(db), audit: true } });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  stopInProcess = async () => {
+    await app.close();
+    await db.close();
+  };
+}
+
+let stopInProcess: (() => Promise<void>) | undefined;
+
+async function startServerProcess(): Promise<void> {
   server = spawn(process.execPath, [path.join(root, 'bin/custodian.js'), 'serve', '--demo', '--port', '0', '--data', dataDir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CUSTODIAN_CORS_ORIGINS: '' } });
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -120,6 +152,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  await stopInProcess?.();
   if (server && server.exitCode === null) {
     const exited = new Promise((r) => server?.once('exit', r));
     server.kill('SIGTERM');
@@ -150,7 +183,7 @@ test('the HIT signs in, works the worklist, a deficiency, the chart, the encoder
 
   await signIn(page, 'him-technician');
   await page.getByRole('heading', { level: 1, name: /Good day/ }).waitFor();
-  await page.getByTestId('chart-by-type').locator('svg.recharts-surface').waitFor();
+  await page.getByTestId('chart-by-type').locator('svg.recharts-surface').first().waitFor();
   await page.getByText(/delinquent records/).waitFor();
   await shot(page, '02-home');
 

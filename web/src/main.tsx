@@ -70,7 +70,7 @@ function Routes() {
 
 createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>
-    <MantineProvider theme={theme} withCssVariables={false} defaultColorScheme="light">
+    <MantineProvider theme={theme} withCssVariables={false} withGlobalClasses={false} defaultColorScheme="light">
       <QueryClientProvider client={queryClient}>
         <SessionProvider>
           <Routes />

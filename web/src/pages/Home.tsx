@@ -1,5 +1,5 @@
 /** Home: the user's own numbers and the team's, with charts. */
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Text, Title } from '@mantine/core';
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { Link } from 'wouter';
@@ -11,6 +11,7 @@ import { useSession } from '../session';
 import { useOpenWork } from '../work-data';
 
 interface Delinquency {
+  sync?: { opened: number; closed: number };
   report: { rate: number | null; threshold: number; exceedsThreshold: boolean; delinquentRecords: number; averageMonthlyDischarges: number; openDeficiencies: number; overdueDeficiencies: number };
 }
 interface RunsAnswer {
@@ -42,7 +43,17 @@ function Optional({ error, what }: { error: unknown; what: string }) {
 export default function Home() {
   const { me, can } = useSession();
   const work = useOpenWork();
-  const delinquency = useQuery({ queryKey: ['delinquency'], queryFn: () => api<Delinquency>('/api/deficiencies/delinquency?sync=false'), enabled: can('checks.read') });
+  const qc = useQueryClient();
+  // Users who may run checks also bring the deficiency Tasks up to date (the report's default sync).
+  const delinquency = useQuery({
+    queryKey: ['delinquency'],
+    queryFn: async () => {
+      const r = await api<Delinquency>(`/api/deficiencies/delinquency${can('checks.run') ? '' : '?sync=false'}`);
+      if ((r.sync?.opened ?? 0) + (r.sync?.closed ?? 0) > 0) await qc.invalidateQueries({ queryKey: ['open-work'] });
+      return r;
+    },
+    enabled: can('checks.read'),
+  });
   const runs = useQuery({ queryKey: ['check-runs'], queryFn: () => api<RunsAnswer>('/api/checks/runs'), enabled: can('checks.read') });
   const mpi = useQuery({ queryKey: ['mpi-metrics'], queryFn: () => api<MpiMetrics>('/api/mpi/metrics'), enabled: can('mpi.read') });
 
