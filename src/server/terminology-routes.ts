@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
-import { badRequest } from '../fhir/outcomes.js';
+import { expandValueSet } from '../fhir/definitions.js';
+import { badRequest, notFound } from '../fhir/outcomes.js';
 import type { Terminology } from '../terminology/catalog.js';
 import { runCodeEdits, type EncounterCodeSet } from '../terminology/edits.js';
 import { loadTerminology, terminologyWith } from '../terminology/load-files.js';
@@ -116,6 +117,16 @@ export async function registerTerminologyRoutes(app: FastifyInstance, deps: Term
     app.route({
       method, url: '/fhir/ValueSet/$validate-code', handler: async (req, reply) => {
         const p = params(req);
+        if (p.url && !p.url.includes('?fhir_vs')) {
+          // a FHIR base value set (R4 definitions)
+          const exp = expandValueSet(p.url);
+          if (!exp) throw notFound(`Value set ${p.url} is not known or cannot be expanded here`);
+          if (!p.code) throw badRequest('Parameter "code" is required');
+          const ok = p.system ? !!exp.get(p.system)?.has(p.code) : [...exp.values()].some((c) => c.has(p.code!));
+          const parameter: ParametersParameter[] = [{ name: 'result', valueBoolean: ok }];
+          if (!ok) parameter.push({ name: 'message', valueString: `${p.code} is not in value set ${p.url}` });
+          return reply.type(FHIR_JSON).send({ resourceType: 'Parameters', parameter });
+        }
         const system = p.system ? canonicalSystem(p.system) : systemOfValueSet(p.url);
         if (p.url && systemOfValueSet(p.url) !== system) return reply.type(FHIR_JSON).send({ resourceType: 'Parameters', parameter: [{ name: 'result', valueBoolean: false }, { name: 'message', valueString: `System ${system} is not in value set ${p.url}` }] });
         return reply.type(FHIR_JSON).send(validate(system, p.code, p.date, p.display));
@@ -124,6 +135,13 @@ export async function registerTerminologyRoutes(app: FastifyInstance, deps: Term
     app.route({
       method, url: '/fhir/ValueSet/$expand', handler: async (req, reply) => {
         const p = params(req);
+        if (p.url && !p.url.includes('?fhir_vs')) {
+          const exp = expandValueSet(p.url);
+          if (!exp) throw notFound(`Value set ${p.url} is not known or cannot be expanded here`);
+          const f = p.filter?.toLowerCase();
+          const contains = [...exp].flatMap(([system, codes]) => [...codes].map((code) => ({ system, code }))).filter((c) => !f || c.code.toLowerCase().includes(f));
+          return reply.type(FHIR_JSON).send({ resourceType: 'ValueSet', url: p.url, status: 'active', expansion: { timestamp: new Date().toISOString(), total: contains.length, contains: contains.slice(0, Math.min(Number(p.count ?? 1000) || 1000, 1000)) } });
+        }
         const system = systemOfValueSet(p.url);
         const count = Math.min(Number(p.count ?? 50) || 50, 1000);
         const t = term();

@@ -33,6 +33,16 @@ test('$validate-code: billable true, header false with a message, POST Parameter
   assert.equal(param(post.json(), 'result')!.valueBoolean, true);
 });
 
+test('FHIR base value sets: $validate-code and $expand', async () => {
+  const url = 'http://hl7.org/fhir/ValueSet/administrative-gender';
+  const ok = (await app.inject({ url: `/fhir/ValueSet/$validate-code?url=${encodeURIComponent(url)}&code=female&system=http://hl7.org/fhir/administrative-gender` })).json();
+  assert.equal(param(ok, 'result')!.valueBoolean, true);
+  const bad = (await app.inject({ url: `/fhir/ValueSet/$validate-code?url=${encodeURIComponent(url)}&code=robot` })).json();
+  assert.equal(param(bad, 'result')!.valueBoolean, false);
+  const exp = (await app.inject({ url: `/fhir/ValueSet/$expand?url=${encodeURIComponent(url)}` })).json();
+  assert.deepEqual(exp.expansion.contains.map((c: { code: string }) => c.code).sort(), ['female', 'male', 'other', 'unknown']);
+});
+
 test('ValueSet/$expand with filter uses the encoder', async () => {
   const r = (await app.inject({ url: '/fhir/ValueSet/$expand?url=' + encodeURIComponent('http://hl7.org/fhir/sid/icd-10-cm?fhir_vs') + '&filter=type%202%20diabetes%20chronic%20kidney&count=5' })).json();
   assert.equal(r.resourceType, 'ValueSet');
