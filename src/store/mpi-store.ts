@@ -11,6 +11,7 @@ import { patientToPerson } from '../mpi/fhir-person.js';
 import { clusterMatches, deduplicate, matchRecord } from '../mpi/matcher.js';
 import { isMergeProvenance, mergeProvenance, NOT_REPOINTED, repoint, retiredSource, survivingTarget, undoSteps, UNMERGE_ACTIVITY, type WrittenVersion } from '../mpi/merge-plan.js';
 import { explainPair, type Explanation } from '../mpi/model.js';
+import { detectOverlay } from '../mpi/overlay.js';
 import { prepare } from '../mpi/prepare.js';
 import type { MatchGrade, MatcherConfig, ModelParameters, PersonRecord } from '../mpi/types.js';
 import type { Db, Queryable } from './db.js';
@@ -172,7 +173,51 @@ export function possibleDuplicateTask(a: string, b: string, probability: number,
   };
 }
 
+export function possibleOverlayTask(patientId: string, fromVersion: number, toVersion: number, changed: string[], now: Date): Task {
+  return {
+    resourceType: 'Task',
+    id: `overlay-${createHash('sha256').update(`${patientId}|${toVersion}`).digest('hex').slice(0, 32)}`,
+    status: 'requested',
+    intent: 'order',
+    priority: 'urgent',
+    code: { coding: [{ system: WORK_TYPE_SYSTEM, code: 'possible-overlay', display: 'Possible overlaid patient record' }], text: 'Possible overlaid patient record' },
+    businessStatus: { text: 'awaiting review' },
+    focus: { reference: `Patient/${patientId}/_history/${toVersion}` },
+    for: { reference: `Patient/${patientId}` },
+    authoredOn: now.toISOString(),
+    requester: { display: 'custodian mpi run' },
+    restriction: { period: { end: new Date(now.getTime() + REVIEW_DAYS * 86400000).toISOString() } },
+    input: [
+      { type: { text: 'changed-between-versions' }, valueString: `${changed.join(', ')} changed between versions ${fromVersion} and ${toVersion}` },
+      { type: { text: 'earlier-version' }, valueReference: { reference: `Patient/${patientId}/_history/${fromVersion}` } },
+    ],
+  };
+}
+
+/** Patients whose history looks like two people, as review Tasks (existing ones are kept). */
+async function overlayTasks(q: Queryable, now: Date): Promise<WriteRequest[]> {
+  const r = await q.query<{ id: string; version_id: number; content: unknown }>(
+    `SELECT h.id, h.version_id, h.content FROM resource_history h
+      WHERE h.resource_type = 'Patient' AND h.content IS NOT NULL
+        AND h.id IN (SELECT id FROM resource WHERE resource_type = 'Patient' AND version_id > 1 AND NOT deleted)
+      ORDER BY h.id, h.version_id`,
+  );
+  const byId = new Map<string, [number, Patient][]>();
+  for (const row of r.rows) byId.set(row.id, [...(byId.get(row.id) ?? []), [Number(row.version_id), parse<Patient>(row.content)]]);
+  const out: WriteRequest[] = [];
+  for (const [id, versions] of byId) {
+    if (isRetired(versions.at(-1)![1])) continue;
+    const s = detectOverlay(versions);
+    if (!s) continue;
+    const task = possibleOverlayTask(id, s.fromVersion, s.toVersion, s.changed, now);
+    if (await readCurrent(q, 'Task', task.id!)) continue;
+    out.push({ resourceType: 'Task', id: task.id!, method: 'PUT', resource: task });
+  }
+  return out;
+}
+
 export interface RunSummary {
+  overlaysFlagged: number;
   patients: number;
   pairsCompared: number;
   matches: number;
@@ -206,8 +251,10 @@ export async function runDuplicateDetection(db: Db, config: MatcherConfig = DEFA
     }
     rows.push({ l, r, p: s.probability, w: s.weight, c: s.classification, t: taskId });
   }
+  const overlays = await overlayTasks(db, now);
   await db.transaction(async (tx) => {
     for (let i = 0; i < tasks.length; i += 500) await writeResources(tx, tasks.slice(i, i + 500), now);
+    if (overlays.length) await writeResources(tx, overlays, now);
     for (let i = 0; i < rows.length; i += 5000) {
       const b = rows.slice(i, i + 5000);
       await tx.query(
@@ -218,6 +265,7 @@ export async function runDuplicateDetection(db: Db, config: MatcherConfig = DEFA
     }
   });
   return {
+    overlaysFlagged: overlays.length,
     patients: records.length,
     pairsCompared: result.pairsCompared,
     matches: pairs.filter((s) => s.classification === 'match').length,
