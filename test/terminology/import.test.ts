@@ -99,3 +99,23 @@ test('MCE flags come with the lookup', () => {
   assert.ok(t.lookup(ICD10CM, 'A33', '2020-03-01').mce?.includes('Newborn_Only'));
   assert.ok(t.lookup(ICD10PCS, '0VT00ZZ', '2020-03-01').mce?.includes('Male_Only'));
 });
+
+test('a zip as CMS publishes it (files in a subfolder, with unrelated files) imports', async () => {
+  const { default: AdmZip } = await import('adm-zip');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'term-'));
+  try {
+    const zip = new AdmZip();
+    zip.addFile('2020 POA Exempt/POAexemptCodes2020.txt', readFileSync(path.join(import.meta.dirname, 'fixtures/POAexemptCodes2020-excerpt.txt')));
+    zip.addFile('2020 POA Exempt/README.txt', Buffer.from('Read me'));
+    zip.addFile('carc_2026.csv', readFileSync(path.join(import.meta.dirname, 'fixtures/carc-excerpt.csv')));
+    const file = path.join(dir, 'release.zip');
+    writeFileSync(file, zip.toBuffer());
+    const { files, skipped } = readReleases(file);
+    assert.deepEqual(files.map((f) => [f.kind, f.release.kind]).sort(), [['carc', 'codes'], ['poa-exempt', 'poa-exempt']]);
+    assert.deepEqual(skipped, ['README.txt']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
