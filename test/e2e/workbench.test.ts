@@ -198,7 +198,7 @@ test('the HIT signs in, works the worklist, a deficiency, the chart, the encoder
   await firstRow.getByRole('checkbox').uncheck();
 
   // Filter to deficiencies past their clock; the most overdue comes first and shows its clock.
-  await page.getByLabel('Due').click();
+  await page.getByLabel('Due', { exact: true }).first().click();
   await page.getByRole('option', { name: 'Past the clock' }).click();
   const rows = page.getByTestId('worklist-table').locator('tbody tr');
   await rows.first().waitFor();
