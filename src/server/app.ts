@@ -1,6 +1,6 @@
 /** The Fastify application: content types, errors as OperationOutcomes, and the route groups. */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { OperationOutcomeError, badRequest, issue, notFound, outcome, toOutcomeError, tooLarge } from '../fhir/outcomes.js';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { OperationOutcomeError, badRequest, issue, notFound, outcome, tooLarge } from '../fhir/outcomes.js';
 import type { Db } from '../store/db.js';
 import { registerFhirRoutes } from './fhir-routes.js';
 import { registerTerminologyRoutes } from './terminology-routes.js';
