@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify';
 import { registerTerminologyRoutes } from '../src/server/terminology-routes.js';
-import { readReleases, shippedTerminology, SHIPPED_DIR } from '../src/terminology/load-files.js';
+import { readReleases, shippedTerminology, SHIPPED_DIR } from '../src/store/terminology-files.js';
 import { percentile } from './util.js';
 
 const out: Record<string, number | string> = {};

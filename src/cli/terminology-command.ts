@@ -6,7 +6,7 @@ import { listStoredReleases, loadStoredReleases, saveRelease } from '../store/te
 import type { Terminology } from '../terminology/catalog.js';
 import { storeConfig } from './config.js';
 import { runCodeEdits, type EncounterCodeSet } from '../terminology/edits.js';
-import { readReleases, SHIPPED_DIR, terminologyWith } from '../terminology/load-files.js';
+import { readReleases, SHIPPED_DIR, terminologyWith } from '../store/terminology-files.js';
 import { SYSTEM_NAMES } from '../terminology/systems.js';
 
 /** Shipped releases plus those imported into the database. */

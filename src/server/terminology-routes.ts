@@ -9,7 +9,7 @@ import { expandValueSet } from '../fhir/definitions.js';
 import { badRequest, notFound } from '../fhir/outcomes.js';
 import type { Terminology } from '../terminology/catalog.js';
 import { runCodeEdits, type EncounterCodeSet } from '../terminology/edits.js';
-import { loadTerminology, terminologyWith } from '../terminology/load-files.js';
+import { loadTerminology, terminologyWith } from '../store/terminology-files.js';
 import type { Db } from '../store/db.js';
 import { loadStoredReleases } from '../store/terminology-store.js';
 import { canonicalSystem } from '../terminology/systems.js';

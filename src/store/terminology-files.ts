@@ -1,5 +1,5 @@
 /**
- * Reading release files from disk: a file, a folder, a zip as CMS/CDC publish them, or the gzip
+ * Reading terminology release files from disk: a file, a folder, a zip as CMS/CDC publish them, or the gzip
  * copies shipped in data/terminology. The parsing itself is pure (parse.ts).
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
@@ -7,9 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import AdmZip from 'adm-zip';
-import type { Release } from './model.js';
-import { detectFile, parseReleaseFile, type Period } from './parse.js';
-import { Terminology } from './catalog.js';
+import type { Release } from '../terminology/model.js';
+import { detectFile, parseReleaseFile, type Period } from '../terminology/parse.js';
+import { Terminology } from '../terminology/catalog.js';
 
 /** The shipped code sets (data/terminology in the package). */
 export const SHIPPED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../data/terminology');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { failedEdits, runCodeEdits, type EncounterCodeSet } from '../../src/terminology/edits.js';
-import { shippedTerminology } from '../../src/terminology/load-files.js';
+import { shippedTerminology } from '../../src/store/terminology-files.js';
 
 const t = shippedTerminology();
 const fx = JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures/encounters.json'), 'utf8')) as {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildManifest, readReleases, shippedTerminology, SHIPPED_DIR } from '../../src/terminology/load-files.js';
+import { buildManifest, readReleases, shippedTerminology, SHIPPED_DIR } from '../../src/store/terminology-files.js';
 import { summarize } from '../../src/terminology/model.js';
 import { detectFile, parseReleaseFile } from '../../src/terminology/parse.js';
 import { CARC, HCPCS, ICD10CM, ICD10PCS } from '../../src/terminology/systems.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import Fastify from 'fastify';
 import { registerTerminologyRoutes } from '../../src/server/terminology-routes.js';
-import { shippedTerminology } from '../../src/terminology/load-files.js';
+import { shippedTerminology } from '../../src/store/terminology-files.js';
 import { terminologyWarnings } from '../../src/terminology/warnings.js';
 
 const t = shippedTerminology();

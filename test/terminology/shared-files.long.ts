@@ -1,7 +1,7 @@
 // Long test (CUSTODIAN_LONG_TESTS=1): the importer on the reference files in ../shared/data/terminology.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readReleases } from '../../src/terminology/load-files.js';
+import { readReleases } from '../../src/store/terminology-files.js';
 
 const DIR = new URL('../../../shared/data/terminology/', import.meta.url).pathname;
 test('importer on the full reference folder: counts equal the source files', () => {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import Fastify from 'fastify';
 import { registerTerminologyRoutes } from '../../src/server/terminology-routes.js';
 import { listStoredReleases, loadStoredReleases, saveRelease } from '../../src/store/terminology-store.js';
-import { readReleases } from '../../src/terminology/load-files.js';
+import { readReleases } from '../../src/store/terminology-files.js';
 import { CARC } from '../../src/terminology/systems.js';
 import { backends } from '../helpers/db.js';
 
