@@ -5,6 +5,7 @@ import { exportCommand } from './export-command.js';
 import { importCommand } from './import-command.js';
 import { registerMpiCommands } from './mpi-command.js';
 import { printError } from './output.js';
+import { registerSecurityCommands } from './security-command.js';
 import { serveCommand } from './serve-command.js';
 import { registerTerminologyCommands } from './terminology-command.js';
 
@@ -53,6 +54,8 @@ registerMpiCommands(program);
 registerCheckCommands(program);
 
 registerTerminologyCommands(program);
+
+registerSecurityCommands(program);
 
 program.parseAsync(process.argv).catch((err) => {
   printError(err);

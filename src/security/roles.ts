@@ -68,7 +68,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   billing: [...COMMON, 'fhir.write.workflow', 'fhir.write.financial', 'claims.read', 'claims.write', 'checks.read', 'checks.run', 'coding.read'],
   'him-manager': [...COMMON, 'fhir.write.workflow', 'mpi.read', 'checks.read', 'checks.run', 'quality.read', 'quality.run', 'coding.read', 'claims.read',
     'disclosures.read', 'fhir.history', 'fhir.export'],
-  'privacy-officer': [...COMMON, 'fhir.write.workflow', 'audit.read', 'disclosures.read', 'disclosures.write', 'fhir.history', 'mpi.read', 'quality.read'],
+  // the privacy officer reviews access to sensitive records, so sees them (every access is audited)
+  'privacy-officer': [...COMMON, 'fhir.write.workflow', 'audit.read', 'disclosures.read', 'disclosures.write', 'fhir.history', 'mpi.read', 'quality.read',
+    ...SENSITIVE_PERMISSIONS],
   auditor: [...COMMON, 'audit.read', 'disclosures.read', 'checks.read', 'quality.read', 'coding.read', 'claims.read', 'fhir.history'],
   provider: [...COMMON, 'fhir.write.clinical', 'fhir.write.workflow', 'break-glass', 'coding.read'],
   integration: [...COMMON, 'fhir.write.clinical', 'fhir.write.administrative', 'fhir.write.workflow', 'fhir.write.financial', 'fhir.write.conformance',

@@ -46,6 +46,33 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'PATCH /fhir/*': fhir('update'),
   'GET /fhir/:type/:id/_history': fhir('read'),
   'GET /fhir/:type/:id/_history/:vid': fhir('read'),
+  'GET /fhir/:type/:id/:compartmentType': fhir('search'), // compartment search: checks both types
+
+  // FHIR operations of the HIM modules
+  'GET /fhir/CodeSystem/$lookup': perm('terminology.read'),
+  'POST /fhir/CodeSystem/$lookup': perm('terminology.read'),
+  'GET /fhir/CodeSystem/$validate-code': perm('terminology.read'),
+  'POST /fhir/CodeSystem/$validate-code': perm('terminology.read'),
+  'GET /fhir/ValueSet/$validate-code': perm('terminology.read'),
+  'POST /fhir/ValueSet/$validate-code': perm('terminology.read'),
+  'GET /fhir/ValueSet/$expand': perm('terminology.read'),
+  'POST /fhir/ValueSet/$expand': perm('terminology.read'),
+  'POST /fhir/Patient/$match': perm('mpi.read'),
+  'POST /fhir/Patient/$merge': perm('mpi.write'),
+  'POST /fhir/Patient/$unmerge': perm('mpi.write'),
+
+  'GET /fhir/Patient/:id/$everything': fhir('read'),
+  'GET /fhir/Patient/$everything': fhir('read'),
+  // bulk export leaves the API as files, past label filtering: only roles that release records in bulk
+  'GET /fhir/$export': perm('fhir.export'),
+  'GET /fhir/Patient/$export': perm('fhir.export'),
+  'GET /fhir/Group/:id/$export': perm('fhir.export'),
+  'GET /fhir/$export-status/:job': perm('fhir.export'),
+  'DELETE /fhir/$export-status/:job': perm('fhir.export'),
+  'GET /fhir/$export-file/:job/:file': perm('fhir.export'),
+
+  // HIM API routes whose prefix rule would not fit
+  'POST /api/terminology/edits': perm('coding.read'), // runs code edits on a claim; changes nothing
 
   // authentication, users, audit, privacy
   'POST /auth/logout': perm('self'),
@@ -65,6 +92,7 @@ export const PREFIX_RULES: readonly { prefix: string; read: Permission; write: P
   { prefix: '/api/mpi/', read: 'mpi.read', write: 'mpi.write' },
   { prefix: '/api/checks/', read: 'checks.read', write: 'checks.run' },
   { prefix: '/api/quality/', read: 'quality.read', write: 'quality.run' },
+  { prefix: '/api/deficiencies/', read: 'quality.read', write: 'quality.run' },
   { prefix: '/api/terminology/', read: 'terminology.read', write: 'terminology.write' },
   { prefix: '/api/coding/', read: 'coding.read', write: 'coding.write' },
   { prefix: '/api/claims/', read: 'claims.read', write: 'claims.write' },
@@ -79,7 +107,5 @@ export function routeRule(method: string, url: string): RouteRule | undefined {
   for (const p of PREFIX_RULES) {
     if (url.startsWith(p.prefix) || url === p.prefix.slice(0, -1)) return perm(method === 'GET' ? p.read : p.write);
   }
-  // further FHIR read operations (e.g. GET /fhir/Patient/:id/$everything) are reads of their type
-  if (method === 'GET' && url.startsWith('/fhir/')) return fhir('read');
   return undefined;
 }

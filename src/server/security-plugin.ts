@@ -115,7 +115,10 @@ function fhirTargets(request: FastifyRequest, rule: RouteRule): FhirTarget[] {
   if (rule.kind === 'fhir') {
     const params = request.params as Record<string, string | undefined>;
     const type = params.type ?? (params['*'] ?? request.url.slice('/fhir/'.length)).split(/[/?]/)[0] ?? '';
-    return type ? [{ resourceType: type, interaction: rule.action }] : [];
+    if (!type) return [];
+    const targets: FhirTarget[] = [{ resourceType: type, interaction: rule.action }];
+    if (params.compartmentType) targets.push({ resourceType: params.compartmentType, interaction: 'search' });
+    return targets;
   }
   if (rule.kind === 'fhir-bundle') {
     const body = request.body as Bundle | undefined;
@@ -138,6 +141,8 @@ function clientAddress(request: FastifyRequest): string {
 function restInteraction(method: string, rule: RouteRule | undefined, url: string | undefined): AuditKind {
   if (rule?.kind === 'fhir-bundle') return { type: 'rest', interaction: 'transaction' };
   if (url?.includes('_history')) return { type: 'rest', interaction: url.endsWith(':vid') ? 'vread' : 'history' };
+  if (url?.includes('$export')) return { type: 'export' };
+  if (url?.endsWith('$merge') || url?.endsWith('$unmerge')) return { type: 'merge' };
   if (url?.includes('$')) return { type: 'rest', interaction: 'operation' };
   if (rule?.kind === 'fhir') return { type: 'rest', interaction: rule.action };
   return { type: 'rest', interaction: method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : method === 'PUT' || method === 'PATCH' ? 'update' : 'operation' };
@@ -274,6 +279,13 @@ export async function registerSecurity(app: FastifyInstance, db: Db, auth: AuthO
       }
     } else if (p.resourceType !== 'OperationOutcome' && p.resourceType !== 'CapabilityStatement' && p.id) resources.push(p);
     if (resources.length === 0) return payload;
+    const { rule } = routeKey(request);
+    const isRead = request.method === 'GET' || (rule?.kind === 'fhir' && (rule.action === 'read' || rule.action === 'search'));
+    if (!isRead) {
+      // a write echoes what its author sent: note it for the audit, hide nothing
+      for (const r of resources) info.references.push(`${r.resourceType}/${r.id}`);
+      return payload;
+    }
     const facts = await visibilityFacts(db, resources.map((r) => ({ resourceType: r.resourceType, id: r.id as string })));
     let breakGlass: Set<string> | undefined;
     const viewerFor = async (needBreakGlass: boolean): Promise<Viewer> => {

@@ -1,0 +1,127 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { backends } from '../helpers/db.js';
+import { buildAuditEvent } from '../../src/audit/balp.js';
+import { canonicalJson } from '../../src/audit/chain.js';
+import { auditInTransaction, queryAudit, verifyAuditChain } from '../../src/store/audit-store.js';
+import { openStore } from '../../src/store/open.js';
+import type { Db } from '../../src/store/db.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+async function appendSome(db: Db, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await db.transaction((tx) =>
+      auditInTransaction(tx, buildAuditEvent({ kind: { type: 'rest', interaction: 'read' }, success: true, user: { username: `u${i % 3}` }, patientIds: [`p${i}`], references: [`Observation/o${i}`] })),
+    );
+  }
+}
+
+describe('canonical JSON', () => {
+  it('does not depend on key order', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: 'z' } }), canonicalJson({ a: { c: 'z', d: [1, { x: 1, y: 2 }] }, b: 1 }));
+  });
+});
+
+for (const backend of backends()) {
+  describe(`audit trail (${backend.name})`, () => {
+    it('chains events and verifies an untouched chain', async () => {
+      const db = await backend.open();
+      try {
+        await appendSome(db, 5);
+        const r = await verifyAuditChain(db);
+        assert.equal(r.ok, true);
+        assert.equal(r.checked, 5);
+        const report = await queryAudit(db, { patient: 'p2' });
+        assert.equal(report.total, 1);
+        assert.equal(report.events[0]?.entity?.some((e) => e.what?.reference === 'Observation/o2'), true);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('refuses UPDATE, DELETE and TRUNCATE of audit rows from the application', async () => {
+      const db = await backend.open();
+      try {
+        await appendSome(db, 2);
+        await assert.rejects(db.query(`UPDATE audit_event SET user_name = 'someone-else' WHERE seq = 1`), /append-only/);
+        await assert.rejects(db.query('DELETE FROM audit_event WHERE seq = 2'), /append-only/);
+        await assert.rejects(db.query('TRUNCATE audit_event'), /append-only/);
+        assert.equal((await verifyAuditChain(db)).ok, true);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('an audit record written in a transaction that rolls back leaves no trace', async () => {
+      const db = await backend.open();
+      try {
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            await auditInTransaction(tx, buildAuditEvent({ kind: { type: 'rest', interaction: 'create' }, success: true, user: { username: 'x' } }));
+            throw new Error('the write failed');
+          }),
+        );
+        await appendSome(db, 1);
+        const r = await verifyAuditChain(db);
+        assert.deepEqual([r.ok, r.checked], [true, 1]);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('detects a row altered or deleted by a superuser who disabled the trigger, and names it', async () => {
+      const db = await backend.open();
+      try {
+        await appendSome(db, 6);
+        await db.exec('ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update');
+        await db.query(`UPDATE audit_event SET content = jsonb_set(content, '{outcome}', '"4"') WHERE seq = 3`);
+        let r = await verifyAuditChain(db);
+        assert.equal(r.ok, false);
+        assert.equal(r.brokenAt?.seq, 3);
+        assert.match(r.brokenAt?.reason ?? '', /altered/);
+        // put it back, then delete a row instead
+        await db.query(`UPDATE audit_event SET content = jsonb_set(content, '{outcome}', '"0"') WHERE seq = 3`);
+        assert.equal((await verifyAuditChain(db)).ok, true);
+        await db.query('DELETE FROM audit_event WHERE seq = 5');
+        r = await verifyAuditChain(db);
+        assert.equal(r.brokenAt?.seq, 6);
+        assert.match(r.brokenAt?.reason ?? '', /deleted/);
+        // a report column changed without touching the content is caught too
+        await db.query(`UPDATE audit_event SET user_name = 'nobody' WHERE seq = 2`);
+        assert.equal((await verifyAuditChain(db)).brokenAt?.seq, 2);
+        await db.exec('ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update');
+      } finally {
+        await db.close();
+      }
+    });
+  });
+}
+
+describe('custodian audit verify (CLI)', () => {
+  it('exits 0 on an intact chain and non-zero naming the altered row', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'custodian-audit-'));
+    try {
+      const db = await openStore({ dataDir: dir });
+      await appendSome(db, 4);
+      await db.close();
+      const run = () => spawnSync(process.execPath, [path.join(ROOT, 'bin/custodian.js'), 'audit', 'verify', '--data', dir], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
+      const ok = run();
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /4 events verified/);
+      const db2 = await openStore({ dataDir: dir });
+      await db2.exec('ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update');
+      await db2.query(`UPDATE audit_event SET content = jsonb_set(content, '{recorded}', '"2020-01-01T00:00:00.000Z"'), recorded = '2020-01-01T00:00:00Z' WHERE seq = 2`);
+      await db2.close();
+      const bad = run();
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /BROKEN at row seq=2/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
