@@ -29,6 +29,7 @@ export function humanDuration(ms: number): string {
   const abs = Math.abs(ms);
   if (abs < 3_600_000) return `${Math.max(1, Math.round(abs / 60_000))} min`;
   if (abs < DAY) return `${Math.round(abs / 3_600_000)} h`;
+  if (abs >= 730 * DAY) return `${Math.floor(abs / (365.25 * DAY))} y`;
   return `${Math.floor(abs / DAY)} d`;
 }
 

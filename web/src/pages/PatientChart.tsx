@@ -1,6 +1,6 @@
 /** The patient chart: demographics, identifiers, a timeline of encounters with their records, open work, and who accessed it. */
 import { useMemo } from 'react';
-import { Badge, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'wouter';
 import { api, ApiError } from '../api';
@@ -78,7 +78,7 @@ export default function PatientChart() {
           This record was merged into <Link href={`/patients/${replacedBy.other.reference?.replace(/^Patient\//, '')}`}>{replacedBy.other.reference}</Link>.
         </Text>
       ) : null}
-      <SimpleGrid cols={3} mb="md" spacing="md">
+      <div className="grid3 gap-md">
         <section className="chart-card" aria-label="Demographics">
           <Title order={2} size="h5">Demographics</Title>
           <Text size="sm">Born {p.birthDate ?? 'unknown'} ({ageYears(p.birthDate, new Date()) ?? '?'} years){p.deceasedDateTime ? `, died ${formatDate(p.deceasedDateTime)}` : ''}</Text>
@@ -111,7 +111,7 @@ export default function PatientChart() {
             ))}
           </Stack>
         </section>
-      </SimpleGrid>
+      </div>
       <Title order={2} size="h4" mb="xs">
         Timeline <Text span c="dimmed" size="sm">({data.encounters} encounters, {data.records} records)</Text>
       </Title>
@@ -122,7 +122,7 @@ export default function PatientChart() {
               {e.encounter ? `${formatDate(e.encounter.period?.start)} · ${conceptText(e.encounter.type?.[0]) || e.encounter.class?.code || 'Encounter'}` : 'Not linked to an encounter'}
               {e.encounter?.class?.code ? <Badge ml="xs" variant="light" size="sm">{e.encounter.class.code}</Badge> : null}
             </Text>
-            <SimpleGrid cols={3} spacing="xs">
+            <div className="grid3 gap-xs">
               {Object.entries(e.records).map(([type, rs]) => (
                 <div key={type}>
                   <Text size="sm" fw={500}>
@@ -139,7 +139,7 @@ export default function PatientChart() {
                   </ul>
                 </div>
               ))}
-            </SimpleGrid>
+            </div>
           </article>
         ))}
         {data.timeline.length > 60 ? <Text c="dimmed">{data.timeline.length - 60} older encounters not shown.</Text> : null}
