@@ -71,6 +71,10 @@ export class EncoderIndex {
   private byLength = new Map<number, string[]>();
   private terms: (string | undefined)[] = [];
   private lengths: Uint16Array;
+  /** first title word of each concept (a title that starts with a query word is the main term) */
+  private firstWord: string[] = [];
+  /** titles of the unspecified (NOS) code, the default when the query says no more */
+  private unspecified: Uint8Array;
   private scores: Float64Array;
   private wordBest: Float64Array;
   private hits: Uint8Array;
@@ -82,6 +86,7 @@ export class EncoderIndex {
     this.scores = new Float64Array(n);
     this.wordBest = new Float64Array(n);
     this.hits = new Uint8Array(n);
+    this.unspecified = new Uint8Array(n);
     const title = new Map<string, number[]>();
     const term = new Map<string, number[]>();
     const add = (m: Map<string, number[]>, w: string, i: number): void => { const p = m.get(w); if (p) p.push(i); else m.set(w, [i]); };
@@ -93,6 +98,8 @@ export class EncoderIndex {
       const sj = stem ? this.byCode.get(stem) : undefined;
       this.lengths[i] = sj !== undefined ? tokenize(concepts[sj]!.display).length : words.size;
       for (const w of words) add(title, w, i);
+      this.firstWord[i] = tokenize(c.display)[0] ?? '';
+      if (/\b(unspecified|not specified)\b/i.test(c.display)) this.unspecified[i] = 1;
       if (tabular) {
         const inc: string[] = [];
         for (let k = Math.min(c.code.length, 7); k >= 4; k--) {
@@ -197,7 +204,8 @@ export class EncoderIndex {
     const rank = (i: number): number => {
       const c = this.concepts[i]!;
       // prefer billable codes and titles with few words beyond the query (the more specific match)
-      return scores[i]! + (c.billable ? 2 : 0) - 0.15 * Math.max(0, this.lengths[i]! - words.length);
+      const lead = (words.some((w) => this.firstWord[i]!.startsWith(w)) ? 0.5 : 0) + (this.unspecified[i] ? 0.4 : 0);
+      return scores[i]! + lead + (c.billable ? 2 : 0) - 0.15 * Math.max(0, this.lengths[i]! - words.length);
     };
     // every word must match; when nothing does, allow one missing word. Keep the top `limit` only.
     let top: { i: number; r: number }[] = [];

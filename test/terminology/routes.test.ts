@@ -88,3 +88,10 @@ test('terminologyWarnings flags unknown and header codes on write, not other sys
   assert.match(cw[0]!.diagnostics!, /ZZZ9|ZZZ\.9/);
   assert.deepEqual(terminologyWarnings({ resourceType: 'Condition', recordedDate: '2022-02-01', code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'E11.9' }] } }, lookup), []);
 });
+
+test('a bare condition ranks its unspecified code near the top', async () => {
+  for (const [q, code] of [['pneumonia', 'J18.9'], ['sepsis', 'A41.9'], ['anemia', 'D64.9'], ['uti', 'N39.0']] as const) {
+    const hits = (await app.inject({ url: `/api/terminology/search?q=${q}&billable=true` })).json().hits;
+    assert.ok(hits.slice(0, 3).some((h: { code: string }) => h.code === code), `${q} -> ${code}`);
+  }
+});
