@@ -136,6 +136,8 @@ export function estimateParameters(records: Prepared[], gamma: Int8Array, config
       if (delta < 1e-6) break;
     }
   }
+  // Without EM (too few candidate pairs), assume about one duplicate per five records.
+  if (!emOk) lambda = Math.min(1e-4, 0.2 / Math.max(n, 1));
   return {
     m,
     u,
@@ -150,7 +152,7 @@ export function defaultParameters(records: Prepared[], config: MatcherConfig): M
   return {
     m: config.comparisons.map((c) => c.m.slice()),
     u: records.length >= 50 ? estimateU(records, config) : config.comparisons.map((c) => c.u.slice()),
-    lambda: config.prior,
+    lambda: Math.min(1e-4, 0.2 / Math.max(records.length, 1)),
     tf: termFrequencies(records, config),
     source: { m: 'default', u: records.length >= 50 ? 'sample' : 'default', iterations: 0, pairs: 0 },
   };
