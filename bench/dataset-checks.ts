@@ -7,7 +7,7 @@
  *    through the product's own import path (src/records/import-files.ts), so resource rows and every
  *    search index row are exactly what the store writes.
  * 2. Replicates that seed in SQL, set-based, until the target is reached: copy k rewrites every resource
- *    id (all Synthea ids are UUIDs) by putting k into the UUID's last group, with one regexp over the
+ *    id (all Synthea ids are UUIDs) by prefixing it with "k<copy>-", with one regexp over the
  *    resource JSON (ids, references and UUID-valued identifiers alike), the compartments, and the
  *    id / target_id / url / token-value columns of the index tables, so references stay consistent
  *    inside each copy and never cross copies. Secondary indexes are dropped for the load and rebuilt
@@ -62,8 +62,10 @@ try {
   for (const i of idx.rows) await db.exec(`DROP INDEX ${i.indexname}`);
   await db.exec(`ALTER TABLE resource DROP CONSTRAINT resource_pkey`);
 
-  const re = `'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-)[0-9a-f]{4}([0-9a-f]{8})'`;
-  const rw = (e: string, k: number): string => `regexp_replace(${e}, ${re}, '\\1${k.toString(16).padStart(4, '0')}\\2', 'g')`;
+  // Prefixing keeps the rewrite injective (replacing part of a UUID collided: Synthea's
+  // practitioner and organisation UUIDs share long runs).
+  const re = `'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'`;
+  const rw = (e: string, k: number): string => `regexp_replace(${e}, ${re}, 'k${k}-\\1', 'g')`;
   for (let k = 1; k < copies; k++) {
     await db.exec(`SET synchronous_commit = off;
       INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content_hash, compartments, content)

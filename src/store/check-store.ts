@@ -193,13 +193,12 @@ export async function startCheckRun(db: Db, instances: CheckInstance[], opts: Ex
 }
 
 // ---------- deficiencies: find, open and close Tasks; delinquency ----------
-const DEFICIENCY_INPUT_TYPES = ['Encounter', 'DocumentReference', 'Procedure', 'Condition', 'MedicationRequest', 'ServiceRequest'];
 
 /** Brings the deficiency Tasks in line with the records (one patient's, or all). Returns what changed. */
 export async function syncDeficiencies(db: Db, opts: { now?: Date; patientId?: string; config?: DeficiencyConfig } = {}): Promise<{ found: number; opened: number; closed: number }> {
   const now = opts.now ?? new Date();
   const config = opts.config ?? DEFAULT_DEFICIENCY_CONFIG;
-  const resources = await loadResourcesByType(db, DEFICIENCY_INPUT_TYPES, opts.patientId);
+  const resources = await loadDeficiencyCandidates(db, config, opts.patientId);
   const found = findDeficiencies(resources, config);
   return db.transaction(async (tx) => {
     const existing = (await loadDeficiencyTasks(tx, opts.patientId));
@@ -207,6 +206,52 @@ export async function syncDeficiencies(db: Db, opts: { now?: Date; patientId?: s
     await writeResources(tx, writes.map((t) => ({ resourceType: 'Task', id: t.id!, method: 'PUT' as const, resource: t })), now);
     return { found: found.length, opened: writes.filter((t) => t.status === 'requested').length, closed: writes.filter((t) => t.status === 'completed').length };
   });
+}
+
+/**
+ * Only what the deficiency rules can act on, selected in SQL rather than every encounter and document:
+ * tracked encounters (finished, of a tracked class, discharged) and the encounters an unsigned note,
+ * a draft order or a completed procedure points to; documents on tracked encounters and every
+ * unsigned current document; the encounter reference of each Condition on a tracked encounter (all
+ * the rules read of a Condition); completed procedures on tracked encounters; draft orders.
+ */
+export async function loadDeficiencyCandidates(q: Queryable, config: DeficiencyConfig, patientId?: string): Promise<Resource[]> {
+  const scope = patientId ? 'AND $2 = ANY(r.compartments)' : '';
+  const params: unknown[] = patientId ? [config.encounterClasses, patientId] : [config.encounterClasses];
+  const { rows } = await q.query<{ content: Resource }>(
+    `WITH tracked AS (
+       SELECT 'Encounter/' || r.id AS ref FROM resource r
+        WHERE r.resource_type = 'Encounter' AND NOT r.deleted ${scope} AND r.content ->> 'status' = 'finished'
+          AND r.content #>> '{class,code}' = ANY($1::text[]) AND (r.content #>> '{period,end}') IS NOT NULL),
+     docs AS (
+       SELECT r.content FROM resource r
+        WHERE r.resource_type = 'DocumentReference' AND NOT r.deleted ${scope}
+          AND ((r.content ->> 'status' = 'current' AND COALESCE(r.content ->> 'docStatus', '') <> 'entered-in-error'
+                AND NOT (COALESCE(r.content ->> 'docStatus', '') IN ('final', 'amended') AND COALESCE(r.content #>> '{authenticator,reference}', '') <> ''))
+            OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.content #> '{context,encounter}') = 'array' THEN r.content #> '{context,encounter}' ELSE '[]' END) e
+                        WHERE e ->> 'reference' IN (SELECT ref FROM tracked)))),
+     orders AS (
+       SELECT r.content FROM resource r
+        WHERE r.resource_type IN ('MedicationRequest', 'ServiceRequest') AND NOT r.deleted ${scope} AND r.content ->> 'status' = 'draft'),
+     procs AS (
+       SELECT r.content FROM resource r
+        WHERE r.resource_type = 'Procedure' AND NOT r.deleted ${scope} AND r.content ->> 'status' = 'completed'
+          AND r.content #>> '{encounter,reference}' IN (SELECT ref FROM tracked)),
+     dx AS (
+       SELECT DISTINCT jsonb_build_object('resourceType', 'Condition', 'id', 'dx', 'encounter', jsonb_build_object('reference', r.content #>> '{encounter,reference}')) AS content
+         FROM resource r
+        WHERE r.resource_type = 'Condition' AND NOT r.deleted ${scope} AND r.content #>> '{encounter,reference}' IN (SELECT ref FROM tracked)),
+     encs AS (
+       SELECT r.content FROM resource r
+        WHERE r.resource_type = 'Encounter' AND NOT r.deleted ${scope}
+          AND ('Encounter/' || r.id IN (SELECT ref FROM tracked)
+            OR 'Encounter/' || r.id IN (SELECT content #>> '{context,encounter,0,reference}' FROM docs)
+            OR 'Encounter/' || r.id IN (SELECT content #>> '{encounter,reference}' FROM orders)))
+     SELECT content FROM encs UNION ALL SELECT content FROM docs UNION ALL SELECT content FROM orders
+     UNION ALL SELECT content FROM procs UNION ALL SELECT content FROM dx`,
+    params,
+  );
+  return rows.map((r) => r.content);
 }
 
 export async function loadDeficiencyTasks(q: Queryable, patientId?: string): Promise<Task[]> {
