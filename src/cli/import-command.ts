@@ -1,6 +1,7 @@
 /** custodian import PATH...: bundles and NDJSON into the store, one transaction per file. */
 import path from 'node:path';
 import { importFiles } from '../records/import-files.js';
+import { codeLookupFor } from '../records/code-lookup.js';
 import { openStore } from '../store/open.js';
 import { storeConfig } from './config.js';
 import { progressBar } from './output.js';
@@ -10,7 +11,7 @@ export async function importCommand(paths: string[], opts: { data?: string; json
   const bar = progressBar(!opts.json);
   const started = Date.now();
   try {
-    const summary = await importFiles({ db, strict: opts.strict ?? false }, paths, (done, total, file, failed) => {
+    const summary = await importFiles({ db, strict: opts.strict ?? false, codeLookup: await codeLookupFor(db) }, paths, (done, total, file, failed) => {
       if (opts.verbose) process.stderr.write(`${failed ? 'failed' : 'committed'} ${done}/${total} ${file}\n`);
       else bar.update(done, total, path.basename(file));
     });

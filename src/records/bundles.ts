@@ -181,7 +181,7 @@ export async function processTransaction(ctx: RecordContext, bundle: Bundle, opt
       if (!p.resource || p.existing) continue;
       try {
         const rewritten = rewriteReferences({ ...p.resource, id: p.id }, refMap) as Resource;
-        p.warnings = checkResource(rewritten, p.resourceType, ctx.strict, 'resource');
+        p.warnings = checkResource(rewritten, p.resourceType, ctx.strict, 'resource', ctx.codeLookup);
         p.resource = rewritten;
       } catch (err) {
         throw entryError(p.index, err);

@@ -9,6 +9,7 @@ import { badRequest, multipleMatches, notFound, unprocessable } from '../fhir/ou
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { validateResource } from '../fhir/validate.js';
 import { onWriteIssues } from '../quality/on-write.js';
+import { terminologyWarnings, type LookupFn } from '../terminology/warnings.js';
 import type { Queryable } from '../store/db.js';
 import { readCurrent, writeResources, type WriteResult } from '../store/repository.js';
 import { searchIds } from '../store/search-sql.js';
@@ -33,7 +34,7 @@ export function assertId(id: string): void {
 }
 
 /** Validates a resource for a write; throws 400/422 with every error, returns the warnings. */
-export function checkResource(resource: unknown, resourceType: string, strict: boolean, entryPath?: string): OperationOutcomeIssue[] {
+export function checkResource(resource: unknown, resourceType: string, strict: boolean, entryPath?: string, codeLookup?: LookupFn): OperationOutcomeIssue[] {
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
     throw badRequest('The body must be a FHIR resource (a JSON object)', entryPath);
   }
@@ -47,7 +48,9 @@ export function checkResource(resource: unknown, resourceType: string, strict: b
   }
   // Data-quality checks that run on write (a future birth date, an encounter ending before it
   // starts...): answered as warnings, never silently and never blocking.
-  return [...warnings, ...onWriteIssues(resource as Resource)];
+  // Codes unknown or not billable at the record's date (ICD-10-CM/PCS, HCPCS): warnings too.
+  const coding = codeLookup ? terminologyWarnings(resource as Resource & Record<string, unknown>, codeLookup) : [];
+  return [...warnings, ...onWriteIssues(resource as Resource), ...coding];
 }
 
 /** Ids of current resources matching a conditional query (If-None-Exist, conditional update/delete). */
@@ -64,7 +67,7 @@ export async function conditionalMatches(q: Queryable, resourceType: string, que
 
 export async function createResource(ctx: RecordContext, resourceType: string, body: unknown, ifNoneExist?: string): Promise<WriteResponse> {
   assertType(resourceType);
-  const warnings = checkResource(body, resourceType, ctx.strict);
+  const warnings = checkResource(body, resourceType, ctx.strict, undefined, ctx.codeLookup);
   return ctx.db.transaction(async (tx) => {
     if (ifNoneExist) {
       const found = await conditionalMatches(tx, resourceType, ifNoneExist);
@@ -83,7 +86,7 @@ export async function createResource(ctx: RecordContext, resourceType: string, b
 export async function updateResource(ctx: RecordContext, resourceType: string, id: string, body: unknown, ifMatch?: number): Promise<WriteResponse> {
   assertType(resourceType);
   assertId(id);
-  const warnings = checkResource(body, resourceType, ctx.strict);
+  const warnings = checkResource(body, resourceType, ctx.strict, undefined, ctx.codeLookup);
   const bodyId = (body as Resource).id;
   if (bodyId !== undefined && bodyId !== id) throw badRequest(`Resource id "${bodyId}" does not match the URL's id "${id}"`, 'id');
   if (bodyId === undefined) throw badRequest('An update must carry the resource id in the body', 'id');
@@ -93,7 +96,7 @@ export async function updateResource(ctx: RecordContext, resourceType: string, i
 
 export async function conditionalUpdate(ctx: RecordContext, resourceType: string, query: string, body: unknown): Promise<WriteResponse> {
   assertType(resourceType);
-  const warnings = checkResource(body, resourceType, ctx.strict);
+  const warnings = checkResource(body, resourceType, ctx.strict, undefined, ctx.codeLookup);
   return ctx.db.transaction(async (tx) => {
     const found = await conditionalMatches(tx, resourceType, query);
     if (found.length > 1) throw multipleMatches(`Conditional update matched ${found.length} resources`);

@@ -14,6 +14,7 @@ import {
 import { compartmentSearch, searchBundle } from '../records/search.js';
 import { patientEverything } from '../records/everything.js';
 import type { RecordContext } from '../records/context.js';
+import { codeLookupFor } from '../records/code-lookup.js';
 import { FHIR_JSON } from './http.js';
 
 interface Deps {
@@ -92,7 +93,7 @@ function historyParams(request: FastifyRequest): { count: number; offset: number
 }
 
 export async function registerFhirRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
-  const ctx: RecordContext = { db: deps.db, strict: deps.strict };
+  const ctx: RecordContext = { db: deps.db, strict: deps.strict, codeLookup: await codeLookupFor(deps.db) };
   const json = (reply: FastifyReply, body: unknown, code = 200): FastifyReply => reply.code(code).type(FHIR_JSON).send(body);
 
   app.get('/fhir/metadata', async (request, reply) => json(reply, capabilityStatement(baseUrl(request), deps.version)));

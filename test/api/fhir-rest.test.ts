@@ -152,6 +152,20 @@ for (const backend of backends()) {
       assert.ok(oo.issue?.some((i) => i.severity === 'warning' && /birth/i.test(i.details?.text ?? '')), JSON.stringify(oo));
     });
 
+    it('warns, without rejecting, on an ICD-10-CM code that is unknown or not billable at the date', async () => {
+      const condition = (code: string) => ({
+        resourceType: 'Condition', subject: { reference: 'Patient/x' }, recordedDate: '2021-11-01',
+        code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code }] },
+      });
+      const header = await post('/fhir/Condition', condition('E11'));
+      assert.equal(header.statusCode, 201);
+      const oo = header.json() as OperationOutcome;
+      assert.ok(oo.issue?.some((i) => i.severity === 'warning' && /E11/.test(i.details?.text ?? i.diagnostics ?? '')), JSON.stringify(oo));
+      const billable = await post('/fhir/Condition', condition('E11.9'), { prefer: 'return=OperationOutcome' });
+      assert.equal(billable.statusCode, 201);
+      assert.ok(!(billable.json() as OperationOutcome).issue?.some((i) => i.severity === 'warning'), billable.body);
+    });
+
     it('rejects structurally invalid writes with the element path', async () => {
       const unknown = await post('/fhir/Patient', { resourceType: 'Patient', nickname: 'x' });
       assert.ok([400, 422].includes(unknown.statusCode));
