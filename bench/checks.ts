@@ -4,6 +4,7 @@
  *   node --import tsx bench/checks.ts [--bundles DIR]          import DIR into a fresh schema, then run
  *   node --import tsx bench/checks.ts --existing URL           run over an already-loaded database (e.g. the 1M-resource set)
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { openStore } from '../src/store/open.js';
 import { importFiles } from '../src/records/import-files.js';
@@ -26,13 +27,27 @@ try {
     console.log(`imported ${s.resources} resources from ${dir}`);
   }
   const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM resource WHERE NOT deleted');
+  // Baseline in the same run: one plain scan of every resource's JSON (what any full pass must pay).
+  const b0 = performance.now();
+  await db.query(`SELECT count(*) FROM resource WHERE content IS NOT NULL AND NOT deleted`);
+  const scanSeconds = Math.round((performance.now() - b0) / 10) / 100;
+  const pids = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows.map((r) => r.pid);
   const mem = new PeakMemory();
   const started = performance.now();
   const results = await runChecksSql(db, QUALITY_CHECKS);
   const seconds = (performance.now() - started) / 1000;
   const peak = mem.stop();
   const slow = [...results].sort((a, b) => b.millis - a.millis).slice(0, 5).map((r) => `${r.checkId} ${(r.millis / 1000).toFixed(2)} s`);
-  console.log(JSON.stringify({ resources: Number(n.rows[0]!.n), checks: results.length, seconds: Math.round(seconds * 100) / 100, peakRssMb: peak, failed: results.filter((r) => r.status === 'failed').length, errors: results.filter((r) => r.status === 'error').length, slowest: slow }, null, 2));
+  // Peak RSS (VmHWM) of the PostgreSQL backend(s) serving this pool, when the server is local.
+  const pgPeakMb = pids.map((pid) => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? Math.round(Number(m[1]) / 1024) : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  console.log(JSON.stringify({ resources: Number(n.rows[0]!.n), checks: results.length, seconds: Math.round(seconds * 100) / 100, baselineScanSeconds: scanSeconds, peakRssMb: peak, postgresBackendPeakMb: pgPeakMb, failed: results.filter((r) => r.status === 'failed').length, errors: results.filter((r) => r.status === 'error').length, slowest: slow }, null, 2));
 } finally {
   await db.close();
   await schema?.drop();
