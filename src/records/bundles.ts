@@ -201,6 +201,7 @@ export async function processTransaction(ctx: RecordContext, bundle: Bundle, opt
       throw toOutcomeError(err);
     }
     options.onResults?.(results);
+    await ctx.audit?.(tx, 'transaction', results);
     const byIndex = new Map<number, WriteResult>();
     writes.forEach((p, i) => byIndex.set(p.index, results[i] as WriteResult));
     const entries: BundleEntry[] = [];

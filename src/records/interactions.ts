@@ -74,12 +74,13 @@ export async function createResource(ctx: RecordContext, resourceType: string, b
       if (found.length > 1) throw multipleMatches(`If-None-Exist matched ${found.length} resources`);
       if (found.length === 1) {
         const cur = await readCurrent(tx, resourceType, found[0] as string);
-        return { outcome: 'unchanged', resourceType, id: found[0] as string, versionId: cur?.versionId ?? 1, lastUpdated: cur?.lastUpdated ?? '', resource: cur?.resource, warnings: [] };
+        return { outcome: 'unchanged', resourceType, id: found[0] as string, versionId: cur?.versionId ?? 1, lastUpdated: cur?.lastUpdated ?? '', resource: cur?.resource, warnings: [], compartments: [] };
       }
     }
     const id = randomUUID();
-    const [r] = await writeResources(tx, [{ resourceType, id, resource: { ...(body as Resource), id } as Resource, method: 'POST', mustBeNew: true }]);
-    return { ...(r as WriteResult), warnings };
+    const results = await writeResources(tx, [{ resourceType, id, resource: { ...(body as Resource), id } as Resource, method: 'POST', mustBeNew: true }]);
+    await ctx.audit?.(tx, 'create', results);
+    return { ...(results[0] as WriteResult), warnings };
   });
 }
 
@@ -90,7 +91,11 @@ export async function updateResource(ctx: RecordContext, resourceType: string, i
   const bodyId = (body as Resource).id;
   if (bodyId !== undefined && bodyId !== id) throw badRequest(`Resource id "${bodyId}" does not match the URL's id "${id}"`, 'id');
   if (bodyId === undefined) throw badRequest('An update must carry the resource id in the body', 'id');
-  const [r] = await ctx.db.transaction((tx) => writeResources(tx, [{ resourceType, id, resource: body as Resource, method: 'PUT', ifMatch }]));
+  const [r] = await ctx.db.transaction(async (tx) => {
+    const results = await writeResources(tx, [{ resourceType, id, resource: body as Resource, method: 'PUT', ifMatch }]);
+    await ctx.audit?.(tx, results[0]?.outcome === 'created' ? 'create' : 'update', results);
+    return results;
+  });
   return { ...(r as WriteResult), warnings };
 }
 
@@ -109,15 +114,20 @@ export async function conditionalUpdate(ctx: RecordContext, resourceType: string
       id = bodyId ?? randomUUID();
       assertId(id);
     }
-    const [r] = await writeResources(tx, [{ resourceType, id, resource: { ...(body as Resource), id } as Resource, method: 'PUT' }]);
-    return { ...(r as WriteResult), warnings };
+    const results = await writeResources(tx, [{ resourceType, id, resource: { ...(body as Resource), id } as Resource, method: 'PUT' }]);
+    await ctx.audit?.(tx, results[0]?.outcome === 'created' ? 'create' : 'update', results);
+    return { ...(results[0] as WriteResult), warnings };
   });
 }
 
 export async function deleteResource(ctx: RecordContext, resourceType: string, id: string): Promise<WriteResult> {
   assertType(resourceType);
   assertId(id);
-  const [r] = await ctx.db.transaction((tx) => writeResources(tx, [{ resourceType, id, method: 'DELETE' }]));
+  const [r] = await ctx.db.transaction(async (tx) => {
+    const results = await writeResources(tx, [{ resourceType, id, method: 'DELETE' }]);
+    await ctx.audit?.(tx, 'delete', results);
+    return results;
+  });
   return r as WriteResult;
 }
 
@@ -126,6 +136,8 @@ export async function conditionalDelete(ctx: RecordContext, resourceType: string
   return ctx.db.transaction(async (tx) => {
     const found = await conditionalMatches(tx, resourceType, query);
     if (found.length > 1) throw multipleMatches(`Conditional delete matched more than one resource`);
-    return writeResources(tx, found.map((id) => ({ resourceType, id, method: 'DELETE' as const })));
+    const results = await writeResources(tx, found.map((id) => ({ resourceType, id, method: 'DELETE' as const })));
+    await ctx.audit?.(tx, 'delete', results);
+    return results;
   });
 }

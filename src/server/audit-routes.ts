@@ -4,7 +4,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
 import { queryAudit, verifyAuditChain, type AuditQuery } from '../store/audit-store.js';
 import { insertDisclosure, listDisclosures } from '../store/security-store.js';
-import type { SecurityRuntime } from './security-plugin.js';
+import type { SecurityRuntime } from './security-types.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 

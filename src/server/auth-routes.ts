@@ -5,7 +5,7 @@ import type { Task } from '@medplum/fhirtypes';
 import { buildAuditEvent } from '../audit/balp.js';
 import { badRequest, conflict, issue, notFound, outcome, OperationOutcomeError, unauthorized } from '../fhir/outcomes.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../security/password.js';
-import { isRole, permissionsOf, ROLES } from '../security/roles.js';
+import { isRole, ROLES } from '../security/roles.js';
 import { hashOpaqueToken, newOpaqueToken, signAccessToken } from '../security/tokens.js';
 import { verifyTotp } from '../security/totp.js';
 import { auditInTransaction } from '../store/audit-store.js';
@@ -14,7 +14,7 @@ import {
   activeBreakGlassPatients, countActiveAdmins, findSessionByRefresh, findUserById, findUserByName, insertBreakGlass, insertSession, insertUser, listUsers,
   recordLoginFailure, recordLoginSuccess, revokeSession, rotateRefresh, updateUser, type UserRow,
 } from '../store/security-store.js';
-import type { SecurityRuntime } from './security-plugin.js';
+import type { SecurityRuntime } from './security-types.js';
 
 export const WORK_TYPE_SYSTEM = 'http://custodian.dev/fhir/CodeSystem/work-type';
 

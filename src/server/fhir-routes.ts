@@ -15,6 +15,7 @@ import { compartmentSearch, searchBundle } from '../records/search.js';
 import { patientEverything } from '../records/everything.js';
 import type { RecordContext } from '../records/context.js';
 import { codeLookupFor } from '../records/code-lookup.js';
+import { transactionAuditor } from './security-plugin.js';
 import { FHIR_JSON } from './http.js';
 
 interface Deps {
@@ -93,15 +94,17 @@ function historyParams(request: FastifyRequest): { count: number; offset: number
 }
 
 export async function registerFhirRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
-  const ctx: RecordContext = { db: deps.db, strict: deps.strict, codeLookup: await codeLookupFor(deps.db) };
+  const base: RecordContext = { db: deps.db, strict: deps.strict, codeLookup: await codeLookupFor(deps.db) };
+  // per request: writes carry their audit event into their own transaction
+  const ctxOf = (request: FastifyRequest): RecordContext => ({ ...base, audit: transactionAuditor(request) });
   const json = (reply: FastifyReply, body: unknown, code = 200): FastifyReply => reply.code(code).type(FHIR_JSON).send(body);
 
   app.get('/fhir/metadata', async (request, reply) => json(reply, capabilityStatement(baseUrl(request), deps.version)));
 
   app.post('/fhir', async (request, reply) => {
     const bundle = assertBundle(request.body);
-    if (bundle.type === 'transaction') return json(reply, await processTransaction(ctx, bundle));
-    if (bundle.type === 'batch') return json(reply, await processBatch(ctx, bundle));
+    if (bundle.type === 'transaction') return json(reply, await processTransaction(ctxOf(request), bundle));
+    if (bundle.type === 'batch') return json(reply, await processBatch(ctxOf(request), bundle));
     throw badRequest(`Bundle.type must be transaction or batch to POST to the base URL, got "${bundle.type ?? ''}"`, 'Bundle.type');
   });
 
@@ -124,21 +127,21 @@ export async function registerFhirRoutes(app: FastifyInstance, deps: Deps): Prom
 
   app.post<{ Params: Params }>('/fhir/:type', async (request, reply) => {
     const ifNoneExist = request.headers['if-none-exist'] as string | undefined;
-    const r = await createResource(ctx, request.params.type, request.body, ifNoneExist);
+    const r = await createResource(ctxOf(request), request.params.type, request.body, ifNoneExist);
     return sendWrite(request, reply, r, r.outcome === 'created');
   });
 
   app.put<{ Params: Params }>('/fhir/:type', async (request, reply) => {
     const q = queryString(request);
     if (!q) throw badRequest('PUT on a type needs search criteria (conditional update) or an id in the URL');
-    const r = await conditionalUpdate(ctx, request.params.type, q, request.body);
+    const r = await conditionalUpdate(ctxOf(request), request.params.type, q, request.body);
     return sendWrite(request, reply, r, r.outcome === 'created');
   });
 
   app.delete<{ Params: Params }>('/fhir/:type', async (request, reply) => {
     const q = queryString(request);
     if (!q) throw badRequest('DELETE on a type needs search criteria (conditional delete) or an id in the URL');
-    await conditionalDelete(ctx, request.params.type, q);
+    await conditionalDelete(ctxOf(request), request.params.type, q);
     return reply.code(204).send();
   });
 
@@ -172,12 +175,12 @@ export async function registerFhirRoutes(app: FastifyInstance, deps: Deps): Prom
   });
 
   app.put<{ Params: Params }>('/fhir/:type/:id', async (request, reply) => {
-    const r = await updateResource(ctx, request.params.type, request.params.id, request.body, ifMatchVersion(request));
+    const r = await updateResource(ctxOf(request), request.params.type, request.params.id, request.body, ifMatchVersion(request));
     return sendWrite(request, reply, r, r.outcome === 'created');
   });
 
   app.delete<{ Params: Params }>('/fhir/:type/:id', async (request, reply) => {
-    const r = await deleteResource(ctx, request.params.type, request.params.id);
+    const r = await deleteResource(ctxOf(request), request.params.type, request.params.id);
     if (r.versionId) reply.header('ETag', `W/"${r.versionId}"`);
     return reply.code(204).send();
   });

@@ -17,66 +17,16 @@ import { permissionsOf } from '../security/roles.js';
 import { routeRule, type RouteRule } from '../security/route-permissions.js';
 import type { Interaction } from '../security/smart-scopes.js';
 import { verifyAccessToken, type AccessClaims } from '../security/tokens.js';
-import { AuditWriter } from '../store/audit-store.js';
+import { AuditWriter, auditInTransaction } from '../store/audit-store.js';
+import type { RecordContext } from '../records/context.js';
 import type { Db } from '../store/db.js';
 import { activeBreakGlassPatients, findSession, findUserById, signingSecret, touchSession, visibilityFacts } from '../store/security-store.js';
 import { forbidden, issue, outcome, OperationOutcomeError, unauthorized } from '../fhir/outcomes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
+import type { AuthOptions, SecurityContext, SecurityRuntime } from './security-types.js';
 
-export interface AuthOptions {
-  /** HS256 secret for access tokens; else CUSTODIAN_JWT_SECRET (read by the CLI), else a key kept in the database. */
-  jwtSecret?: Uint8Array;
-  /** The audit trail; on unless a benchmark turns it off. */
-  audit?: boolean;
-  accessTokenSeconds?: number;
-  /** Sessions idle longer than this are logged off. */
-  idleTimeoutSeconds?: number;
-  maxLoginFailures?: number;
-  lockoutSeconds?: number;
-  loginPerMinute?: number;
-  apiPerMinute?: number;
-  breakGlassMinutes?: number;
-  /** Origins allowed to call the API from a browser; none by default (CORS closed). */
-  corsOrigins?: string[];
-}
-
-export interface SecurityContext {
-  user: { id: string; username: string; roles: string[] };
-  sid: string;
-  permissions: Set<string>;
-  scope?: string;
-  patient?: string;
-  patientOnly?: boolean;
-}
-
-export interface SecurityRuntime {
-  db: Db;
-  secret: Uint8Array;
-  options: Required<Omit<AuthOptions, 'jwtSecret' | 'corsOrigins'>> & { corsOrigins: string[] };
-  audit: AuditWriter | undefined;
-  /** Every registered route as "METHOD /pattern". */
-  routes: string[];
-  recordAudit(input: AuditInput): Promise<void>;
-}
-
-interface RequestAudit {
-  handled?: boolean;
-  kind?: AuditKind;
-  references: string[];
-  patientIds: Set<string>;
-  query?: string;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    security: SecurityContext | null;
-    auditInfo: RequestAudit | null;
-  }
-  interface FastifyInstance {
-    securityRuntime: SecurityRuntime;
-  }
-}
+export type { AuthOptions, SecurityContext, SecurityRuntime } from './security-types.js';
 
 class RateLimiter {
   private windows = new Map<string, { start: number; count: number }>();
@@ -330,6 +280,7 @@ export async function registerSecurity(app: FastifyInstance, db: Db, auth: AuthO
     if (origin && options.corsOrigins.includes(origin)) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
     const info = request.auditInfo;
     if (!writer || !info || info.handled || !request.security) return payload;
+    if (info.inTransaction && reply.statusCode < 400) return payload; // audited with the write itself
     const { rule, url } = routeKey(request);
     const status = reply.statusCode;
     if (status < 400 && request.method !== 'GET') {
@@ -354,13 +305,49 @@ export async function registerSecurity(app: FastifyInstance, db: Db, auth: AuthO
       purposeOfUse: request.security.user.roles.includes('provider') ? 'TREAT' : 'HOPERAT',
       description: `${request.method} ${request.url.split('?')[0]} -> ${status}`,
     };
-    await writer.append(buildAuditEvent(event));
+    try {
+      await writer.append(buildAuditEvent(event));
+    } catch (err) {
+      request.log.error({ err }, 'audit append failed');
+      // fail closed: what cannot be audited is not answered (an error answer stays as it is)
+      if (status < 400) {
+        reply.code(500).type('application/fhir+json; charset=utf-8');
+        return JSON.stringify(outcome(issue('fatal', 'exception', 'The audit trail is unavailable; the request was not completed')));
+      }
+    }
     return payload;
   });
 
   await registerAuthRoutes(app, runtime);
   await registerAuditRoutes(app, runtime);
   return runtime;
+}
+
+/**
+ * The audit hook of a FHIR write for the record services: the AuditEvent is appended to the chain
+ * inside the write's own transaction, so a write and its audit record commit together (or neither).
+ * Undefined when the request is not authenticated or auditing is off.
+ */
+export function transactionAuditor(request: FastifyRequest): RecordContext['audit'] {
+  const sec = request.security;
+  const info = request.auditInfo;
+  const runtime = (request.server as Partial<FastifyInstance>).securityRuntime;
+  if (!sec || !info || !runtime?.audit) return undefined;
+  return async (tx, interaction, results) => {
+    const references = results.filter((r) => r.versionId > 0).map((r) => `${r.resourceType}/${r.id}`);
+    const patientIds = [...new Set(results.flatMap((r) => r.compartments))];
+    await auditInTransaction(tx, buildAuditEvent({
+      kind: { type: 'rest', interaction },
+      success: true,
+      user: { username: sec.user.username, id: sec.user.id, roles: sec.user.roles },
+      clientAddress: clientAddress(request),
+      patientIds,
+      references,
+      purposeOfUse: sec.user.roles.includes('provider') ? 'TREAT' : 'HOPERAT',
+      description: `${request.method} ${request.url.split('?')[0]}`,
+    }));
+    info.inTransaction = true;
+  };
 }
 
 /** The audit events a request produced, for tests and reports. */

@@ -42,6 +42,8 @@ export interface WriteResult {
   versionId: number;
   lastUpdated: string;
   resource?: Resource;
+  /** Patients whose compartment holds the resource (for a delete: as it was before). */
+  compartments: string[];
 }
 
 interface CurrentRow {
@@ -51,6 +53,7 @@ interface CurrentRow {
   deleted: boolean;
   content_hash: string;
   last_updated: string;
+  compartments: string[] | string;
 }
 
 const key = (t: string, id: string): string => `${t}/${id}`;
@@ -71,19 +74,20 @@ export async function writeResources(q: Queryable, requests: WriteRequest[], now
   const types = requests.map((r) => r.resourceType);
   const ids = requests.map((r) => r.id);
   const existing = await q.query<CurrentRow>(
-    `SELECT r.resource_type, r.id, r.version_id, r.deleted, r.content_hash, r.last_updated
+    `SELECT r.resource_type, r.id, r.version_id, r.deleted, r.content_hash, r.last_updated, r.compartments
        FROM resource r JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i
       ORDER BY r.resource_type, r.id
       FOR UPDATE OF r`,
     [types, ids],
   );
-  const state = new Map<string, { versionId: number; deleted: boolean; hash: string; lastUpdated: string }>();
+  const state = new Map<string, { versionId: number; deleted: boolean; hash: string; lastUpdated: string; compartments: string[] }>();
   for (const row of existing.rows) {
     state.set(key(row.resource_type, row.id), {
       versionId: Number(row.version_id),
       deleted: row.deleted,
       hash: row.content_hash,
       lastUpdated: toIso(row.last_updated),
+      compartments: textArray(row.compartments),
     });
   }
 
@@ -110,41 +114,49 @@ export async function writeResources(q: Queryable, requests: WriteRequest[], now
     }
     if (req.method === 'DELETE') {
       if (!cur) {
-        results.push({ outcome: 'already-deleted', resourceType: req.resourceType, id: req.id, versionId: 0, lastUpdated });
+        results.push({ outcome: 'already-deleted', resourceType: req.resourceType, id: req.id, versionId: 0, lastUpdated, compartments: [] });
         continue;
       }
       if (cur.deleted) {
-        results.push({ outcome: 'already-deleted', resourceType: req.resourceType, id: req.id, versionId: cur.versionId, lastUpdated: cur.lastUpdated });
+        results.push({ outcome: 'already-deleted', resourceType: req.resourceType, id: req.id, versionId: cur.versionId, lastUpdated: cur.lastUpdated, compartments: cur.compartments });
         continue;
       }
       const v = cur.versionId + 1;
-      state.set(k, { versionId: v, deleted: true, hash: cur.hash, lastUpdated });
+      state.set(k, { versionId: v, deleted: true, hash: cur.hash, lastUpdated, compartments: cur.compartments });
       const prev = finalRows.get(k);
       finalRows.set(k, { t: req.resourceType, id: req.id, v, deleted: true, hash: cur.hash, comps: prev?.comps ?? '', json: null, hadRows: true });
       hist.push({ t: req.resourceType, id: req.id, v, deleted: true, method: 'DELETE', json: null });
-      results.push({ outcome: 'deleted', resourceType: req.resourceType, id: req.id, versionId: v, lastUpdated });
+      results.push({ outcome: 'deleted', resourceType: req.resourceType, id: req.id, versionId: v, lastUpdated, compartments: cur.compartments });
       continue;
     }
     const resource = req.resource as Resource;
     const hash = contentHash({ ...resource, id: req.id } as Resource);
     if (cur && !cur.deleted && cur.hash === hash) {
       const unchanged = withMeta(resource, req.id, cur.versionId, cur.lastUpdated);
-      results.push({ outcome: 'unchanged', resourceType: req.resourceType, id: req.id, versionId: cur.versionId, lastUpdated: cur.lastUpdated, resource: unchanged });
+      results.push({ outcome: 'unchanged', resourceType: req.resourceType, id: req.id, versionId: cur.versionId, lastUpdated: cur.lastUpdated, resource: unchanged, compartments: cur.compartments });
       continue;
     }
     const v = (cur?.versionId ?? 0) + 1;
     const stored = withMeta(resource, req.id, v, lastUpdated);
     const index = buildIndexRows(stored);
-    const comps = patientCompartments(stored, index.reference).join(',');
+    const compartments = patientCompartments(stored, index.reference);
+    const comps = compartments.join(',');
     const json = JSON.stringify(stored);
-    state.set(k, { versionId: v, deleted: false, hash, lastUpdated });
+    state.set(k, { versionId: v, deleted: false, hash, lastUpdated, compartments });
     finalRows.set(k, { t: req.resourceType, id: req.id, v, deleted: false, hash, comps, json, index, hadRows: !!cur || finalRows.has(k) });
     hist.push({ t: req.resourceType, id: req.id, v, deleted: false, method: req.method, json });
-    results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', resourceType: req.resourceType, id: req.id, versionId: v, lastUpdated, resource: stored });
+    results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', resourceType: req.resourceType, id: req.id, versionId: v, lastUpdated, resource: stored, compartments });
   }
 
   if (finalRows.size > 0) await persist(q, [...finalRows.values()], hist, lastUpdated);
   return results;
+}
+
+/** A text[] as node-postgres (array) or PGlite (array, or '{a,b}' text) returns it. */
+function textArray(v: string[] | string | null | undefined): string[] {
+  if (Array.isArray(v)) return v;
+  if (!v || v === '{}') return [];
+  return v.replace(/^\{|\}$/g, '').split(',').map((x) => x.replace(/^"|"$/g, ''));
 }
 
 function withMeta(resource: Resource, id: string, versionId: number, lastUpdated: string): Resource {
