@@ -3,7 +3,8 @@ import path from 'node:path';
 import { buildApp } from '../server/app.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import { describeStore, openStore } from '../store/open.js';
-import { loadDemoData } from '../records/demo.js';
+import { describeDemo, loadDemoData } from '../records/demo.js';
+import { codeLookupFor } from '../records/code-lookup.js';
 import { storeConfig } from './config.js';
 import { jwtSecret, prepareServeUsers } from './security-command.js';
 
@@ -16,8 +17,8 @@ export async function serveCommand(opts: { port?: string; host?: string; data?: 
   const db = await openStore(config);
   loadDefinitions();
   if (opts.demo) {
-    const loaded = await loadDemoData({ db, strict: false }, (msg) => process.stdout.write(`${msg}\n`));
-    if (loaded) process.stdout.write(`Demo data: ${loaded}\n`);
+    const loaded = await loadDemoData({ db, strict: false, codeLookup: await codeLookupFor(db) }, (msg) => process.stdout.write(`${msg}\n`));
+    if (loaded) process.stdout.write(`Demo data: ${describeDemo(loaded)}\n`);
   }
   try {
     await prepareServeUsers(db, opts.demo === true, (line) => process.stdout.write(`${line}\n`));

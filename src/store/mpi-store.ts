@@ -149,7 +149,7 @@ export async function matchPatient(db: Db, patient: Patient, opts: MatchOptions 
 
 const pairTaskId = (a: string, b: string): string => `dup-${createHash('sha256').update(`${a}|${b}`).digest('hex').slice(0, 32)}`;
 
-export function possibleDuplicateTask(a: string, b: string, probability: number, weight: number, now: Date): Task {
+export function possibleDuplicateTask(a: string, b: string, probability: number, weight: number, now: Date, linked = false): Task {
   const due = new Date(now.getTime() + REVIEW_DAYS * 86400000).toISOString();
   return {
     resourceType: 'Task',
@@ -158,7 +158,9 @@ export function possibleDuplicateTask(a: string, b: string, probability: number,
     intent: 'order',
     priority: probability >= 0.9 ? 'urgent' : 'routine',
     code: { coding: [{ system: WORK_TYPE_SYSTEM, code: 'possible-duplicate', display: 'Possible duplicate patient' }], text: 'Possible duplicate patient' },
-    businessStatus: { text: 'awaiting review' },
+    // above the upper threshold the records are auto-linked as one person; the duplicate record
+    // still has to be merged by HIM staff, so it is queued all the same
+    businessStatus: { text: linked ? 'auto-linked: merge pending' : 'awaiting review' },
     focus: { reference: `Patient/${a}` },
     for: { reference: `Patient/${a}` },
     authoredOn: now.toISOString(),
@@ -244,8 +246,8 @@ export async function runDuplicateDetection(db: Db, config: MatcherConfig = DEFA
     const [l, r] = [records[s.a]!.id, records[s.b]!.id].sort() as [string, string];
     if (existing.has(`${l}|${r}`)) continue;
     let taskId: string | null = null;
-    if (s.classification === 'possible') {
-      const task = possibleDuplicateTask(l, r, s.probability, s.weight, now);
+    if (s.classification === 'possible' || s.classification === 'match') {
+      const task = possibleDuplicateTask(l, r, s.probability, s.weight, now, s.classification === 'match');
       taskId = task.id!;
       tasks.push({ resourceType: 'Task', id: task.id!, method: 'PUT', resource: task });
     }
