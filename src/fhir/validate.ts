@@ -16,6 +16,7 @@ import {
   validateResource as medplumValidate,
   type InternalSchemaElement,
   type InternalTypeSchema,
+  type TypedValue,
 } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { expandValueSet, isKnownResourceType, loadDefinitions, typeSchema } from './definitions.js';
@@ -84,7 +85,7 @@ export function validateResource(resource: unknown, options: ValidationOptions =
   }
   // Datatype-root invariants and required bindings, which the structural validator does not check.
   const extra: OperationOutcomeIssue[] = [];
-  walkObject(resource as Record<string, unknown>, typeSchema(type), type, type, extra);
+  walkObject(resource as Record<string, unknown>, typeSchema(type), type, type, extra, { type, value: resource });
   for (const i of extra) {
     if (i.code === 'invariant') pushInvariant(i, options, errors, warnings);
     else errors.push(i);
@@ -146,6 +147,7 @@ function walkObject(
   rootType: string,
   path: string,
   out: OperationOutcomeIssue[],
+  rootResource: TypedValue,
 ): void {
   const root = typeSchema(rootType);
   for (const [key, v] of Object.entries(value)) {
@@ -162,12 +164,13 @@ function walkObject(
       if (typeof item !== 'object' || item === null) return;
       if (typeCode === 'BackboneElement' || typeCode === 'Element') {
         const inner = innerSchema(root, element);
-        if (inner) walkObject(item as Record<string, unknown>, inner, rootType, itemPath, out);
+        if (inner) walkObject(item as Record<string, unknown>, inner, rootType, itemPath, out, rootResource);
         return;
       }
       if (typeCode === 'Resource' || typeCode === 'DomainResource') {
         const rt = (item as { resourceType?: string }).resourceType;
-        if (rt && isKnownResourceType(rt)) walkObject(item as Record<string, unknown>, typeSchema(rt), rt, itemPath, out);
+        // a contained resource's references resolve against the resource that contains it
+        if (rt && isKnownResourceType(rt)) walkObject(item as Record<string, unknown>, typeSchema(rt), rt, itemPath, out, key === 'contained' ? rootResource : { type: rt, value: item });
         return;
       }
       if (!/^[A-Z]/.test(typeCode)) return;
@@ -179,18 +182,20 @@ function walkObject(
       }
       for (const c of dt.constraints ?? []) {
         if (c.severity !== 'error' || SKIPPED_INVARIANTS.has(c.key) || !c.expression) continue;
-        if (!constraintHolds(c.expression, typeCode, item)) {
+        if (!constraintHolds(c, typeCode, item, rootResource)) {
           out.push(issue('error', 'invariant', `Constraint ${c.key} not met: ${c.description}`, itemPath));
         }
       }
-      walkObject(item as Record<string, unknown>, dt, typeCode, itemPath, out);
+      walkObject(item as Record<string, unknown>, dt, typeCode, itemPath, out, rootResource);
     });
   }
 }
 
-function constraintHolds(expression: string, type: string, value: unknown): boolean {
+function constraintHolds(c: { key: string; expression: string }, type: string, value: unknown, rootResource: TypedValue): boolean {
+  // ref-1 only concerns local references ("#id"); every other reference passes it without evaluation
+  if (c.key === 'ref-1' && !String((value as { reference?: unknown }).reference ?? '').startsWith('#')) return true;
   try {
-    const result = evalFhirPathTyped(atom(expression), [{ type, value }]);
+    const result = evalFhirPathTyped(atom(c.expression), [{ type, value }], { '%resource': rootResource, '%rootResource': rootResource });
     if (result.length === 0) return true;
     return result.every((r) => r.value !== false);
   } catch {
