@@ -25,8 +25,8 @@ const JUSTIFIED: Record<string, string> = {
 
 function applyPointer(doc: Record<string, unknown>, pointer: string, op: 'set' | 'remove', value?: unknown): void {
   const parts = pointer.split('/').slice(1);
-  let cur: any = doc;
-  for (const p of parts.slice(0, -1)) cur = cur[p];
+  let cur = doc as Record<string, unknown>;
+  for (const p of parts.slice(0, -1)) cur = cur[p] as Record<string, unknown>;
   const last = parts[parts.length - 1]!;
   if (op === 'remove') delete cur[last];
   else if (Array.isArray(cur) && last === '-') cur.push(value);

@@ -12,14 +12,14 @@ for (const backend of backends()) {
         const start = await t.app.inject({ method: 'POST', url: '/api/checks/runs', payload: { checks: ['patient-birthdate-future', 'patient-gender'] } });
         assert.equal(start.statusCode, 202);
         const id = start.json().id as string;
-        let body: any;
+        let body = {} as { run: { status: string }; results: { checkId: string; status: string; ids: string[] }[] };
         for (let i = 0; i < 100; i++) {
           body = (await t.app.inject({ method: 'GET', url: `/api/checks/runs/${id}` })).json();
           if (body.run.status !== 'running') break;
           await new Promise((r) => setTimeout(r, 100));
         }
         assert.equal(body.run.status, 'completed');
-        const future = body.results.find((r: any) => r.checkId === 'patient-birthdate-future');
+        const future = body.results.find((r) => r.checkId === 'patient-birthdate-future')!;
         assert.deepEqual([future.status, future.ids], ['failed', ['p1']]);
         assert.equal((await t.app.inject({ method: 'GET', url: '/api/checks/runs' })).json().runs.length, 1);
         assert.equal((await t.app.inject({ method: 'POST', url: '/api/checks/runs', payload: { checks: ['nope'] } })).statusCode, 400);
