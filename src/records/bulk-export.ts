@@ -22,6 +22,8 @@ export interface ExportRequest {
   since?: string;
   outputFormat?: string;
   requestUrl: string;
+  /** Sensitivity codes (meta.security) the requester may not see: those records stay out of the files. */
+  excludeCodes?: string[];
 }
 
 const FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
@@ -41,7 +43,7 @@ export async function kickOffExport(db: Db, exportDir: string, req: ExportReques
   }
   const id = randomUUID();
   const transactionTime = new Date().toISOString();
-  await insertJob(db, { id, level: req.level, request_url: req.requestUrl, params: { types: req.types, since: req.since, patients }, transaction_time: transactionTime });
+  await insertJob(db, { id, level: req.level, request_url: req.requestUrl, params: { types: req.types, since: req.since, patients, excludeCodes: req.excludeCodes }, transaction_time: transactionTime });
   const job = runExport(db, exportDir, id).finally(() => running.delete(id));
   running.set(id, job);
   return id;
@@ -62,7 +64,7 @@ async function runExport(db: Db, exportDir: string, id: string): Promise<void> {
       const file = `${type}.ndjson`;
       const out = createWriteStream(path.join(dir, file));
       let count = 0;
-      for await (const lines of streamExportLines(db, type, { since: job.params.since, compartmentOnly, patients: job.params.patients })) {
+      for await (const lines of streamExportLines(db, type, { since: job.params.since, compartmentOnly, patients: job.params.patients, excludeCodes: job.params.excludeCodes })) {
         count += lines.length;
         if (!out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
       }

@@ -25,6 +25,11 @@ const LABELS: Record<string, string> = {
 
 export type Coding = { system?: string; code?: string };
 
+/** The meta.security codes whose records a holder of these permissions may not see (for bulk paths). */
+export function codesNotPermitted(permissions: ReadonlySet<string>): string[] {
+  return Object.entries(LABELS).filter(([, label]) => !permissions.has(`sensitive.${label}`)).map(([code]) => code);
+}
+
 export function sensitiveLabels(security: readonly Coding[] | undefined): string[] {
   const out = new Set<string>();
   for (const c of security ?? []) {

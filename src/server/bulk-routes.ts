@@ -5,6 +5,7 @@ import { badRequest, notFound, OperationOutcomeError, outcome, issue } from '../
 import type { Db } from '../store/db.js';
 import { cancelExport, exportFilePath, exportStatus, kickOffExport, type ExportRequest } from '../records/bulk-export.js';
 import { baseUrl } from './fhir-routes.js';
+import { codesNotPermitted } from '../security/labels.js';
 import { FHIR_JSON } from './http.js';
 
 export interface BulkDeps {
@@ -19,7 +20,9 @@ export async function registerBulkRoutes(app: FastifyInstance, deps: BulkDeps): 
     }
     const q = request.query as Record<string, string | undefined>;
     const types = q._type ? q._type.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
-    const id = await kickOffExport(deps.db, deps.exportDir, { level, groupId, types, since: q._since, outputFormat: q._outputFormat, requestUrl: `${baseUrl(request)}${request.url.replace(/^\/fhir/, '')}` });
+    // files leave the API past the per-request label filter: leave out what the requester may not see
+    const excludeCodes = request.security ? codesNotPermitted(request.security.permissions) : undefined;
+    const id = await kickOffExport(deps.db, deps.exportDir, { level, groupId, types, since: q._since, outputFormat: q._outputFormat, requestUrl: `${baseUrl(request)}${request.url.replace(/^\/fhir/, '')}`, excludeCodes });
     return `${baseUrl(request)}/$export-status/${id}`;
   };
 

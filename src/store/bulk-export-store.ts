@@ -6,7 +6,7 @@ export interface ExportJobRow {
   status: 'in-progress' | 'complete' | 'error' | 'cancelled';
   level: 'system' | 'patient' | 'group';
   request_url: string;
-  params: { types?: string[]; since?: string; patients?: string[] };
+  params: { types?: string[]; since?: string; patients?: string[]; excludeCodes?: string[] };
   transaction_time: string;
   progress: string | null;
   output: { type: string; file: string; count: number }[];
@@ -61,6 +61,18 @@ export interface ExportFilter {
   compartmentOnly?: boolean;
   /** Group level: only resources in these patients' compartments. */
   patients?: string[];
+  /** Leave out records labelled (meta.security) with these codes, or in the compartment of a patient so labelled. */
+  excludeCodes?: string[];
+}
+
+const LABELLED = (alias: string, codesParam: string): string =>
+  `EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(${alias}.content->'meta'->'security', '[]'::jsonb)) sec WHERE sec->>'code' = ANY(${codesParam}::text[]))`;
+
+/** Patients labelled with any of the codes: their whole compartment is sensitive. */
+export async function labelledPatients(q: Queryable, codes: string[]): Promise<string[]> {
+  if (codes.length === 0) return [];
+  const r = await q.query<{ id: string }>(`SELECT p.id FROM resource p WHERE p.resource_type = 'Patient' AND NOT p.deleted AND ${LABELLED('p', '$1')}`, [codes]);
+  return r.rows.map((x) => x.id);
 }
 
 /**
@@ -69,6 +81,7 @@ export interface ExportFilter {
  */
 export async function* streamExportLines(q: Queryable, resourceType: string, filter: ExportFilter, pageSize = 5000): AsyncGenerator<string[]> {
   let after = '';
+  const hiddenPatients = filter.excludeCodes?.length ? await labelledPatients(q, filter.excludeCodes) : [];
   for (;;) {
     const params: unknown[] = [resourceType, after, pageSize];
     let where = 'resource_type = $1 AND id > $2 AND NOT deleted';
@@ -81,6 +94,14 @@ export async function* streamExportLines(q: Queryable, resourceType: string, fil
       where += ` AND compartments && $${params.length}::text[]`;
     } else if (filter.compartmentOnly && resourceType !== 'Patient') {
       where += ' AND cardinality(compartments) > 0';
+    }
+    if (filter.excludeCodes?.length) {
+      params.push(filter.excludeCodes);
+      where += ` AND NOT ${LABELLED('resource', `$${params.length}`)}`;
+      if (hiddenPatients.length) {
+        params.push(hiddenPatients);
+        where += ` AND NOT (compartments && $${params.length}::text[])`;
+      }
     }
     const r = await q.query<{ id: string; line: string }>(`SELECT id, content::text AS line FROM resource WHERE ${where} ORDER BY id LIMIT $3`, params);
     if (r.rows.length === 0) return;
