@@ -20,7 +20,7 @@ for (const backend of backends()) {
     after(async () => db.close());
 
     it('imports the Synthea demo bundles without a single failure, and a re-import changes nothing', async () => {
-      const files = demoBundleFiles().slice(0, backend.name === 'pglite' ? 8 : 30);
+      const files = demoBundleFiles().slice(0, backend.name === 'pglite' ? 8 : 12);
       const expected: Record<string, number> = {};
       const ids = new Set<string>();
       for (const f of files) {
