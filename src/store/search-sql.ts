@@ -269,10 +269,33 @@ function keyText(v: unknown): string | null {
   return String(v);
 }
 
-/** Runs the search: one page of matching ids in order, and the total when asked. */
+/** The subquery of a filter that is a plain set of ids ("r.id IN (...)"), or undefined for a condition. */
+function positiveSubquery(sql: string, alias: string): string | undefined {
+  const prefix = `${alias}.id IN (`;
+  return sql.startsWith(prefix) && sql.endsWith(')') ? sql.slice(prefix.length, -1) : undefined;
+}
+
+/**
+ * Runs the search: one page of matching ids in order, and the total when asked.
+ *
+ * When every filter is a set of ids from the index tables and the order is by id, the page is taken
+ * from the intersection of those sets alone: index rows exist only for current, undeleted versions,
+ * so the resource table is not read at all (a search matching 100,000 claims answers in milliseconds).
+ * Otherwise the filters are conditions on the resource table.
+ */
 export async function searchIds(q: Queryable, req: SearchRequest): Promise<SearchPage> {
   const p = new Params();
-  const where = whereClause(req.resourceType, req.filters, p, 'r', req.compartment);
+  const sets: string[] = [];
+  const conds: string[] = [];
+  for (const f of req.filters) {
+    const sql = filterSql(req.resourceType, f, p, 'r');
+    const sub = positiveSubquery(sql, 'r');
+    if (sub) sets.push(sub);
+    else conds.push(sql);
+  }
+  const idOnly = sets.length > 0 && conds.length === 0 && !req.compartment && req.sort.every((s) => s.code === '_id');
+  if (idOnly) return searchIdSets(q, req, sets, p);
+  const where = [whereClause(req.resourceType, [], p, 'r', req.compartment), ...sets.map((s) => `r.id IN (${s})`), ...conds].join(' AND ');
   let total: number | undefined;
   if (req.total === 'accurate' || req.summary === 'count') {
     const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource r WHERE ${where}`, [...p.values]);
@@ -285,14 +308,14 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
     return { expr: sortExpr(req.resourceType, s, p), cast: sortCast(s), desc, nullsLast: !reverse };
   });
   const idDesc = reverse;
-  const conds = [where];
-  if (req.cursor) conds.push(afterCondition(keys, req.cursor.keys, req.cursor.id, idDesc, p));
+  const pageConds = [where];
+  if (req.cursor) pageConds.push(afterCondition(keys, req.cursor.keys, req.cursor.id, idDesc, p));
   const order = [...keys.map((k) => `${k.expr} ${k.desc ? 'DESC' : 'ASC'} NULLS ${k.nullsLast ? 'LAST' : 'FIRST'}`), `r.id ${idDesc ? 'DESC' : 'ASC'}`];
   const select = ['r.id', ...keys.map((k, i) => `${k.expr} AS k${i}`)].join(', ');
   const lim = p.add(req.count + 1);
   const off = req.cursor ? '' : ` OFFSET ${p.add(req.offset)}`;
   const r = await q.query<Record<string, unknown> & { id: string }>(
-    `SELECT ${select} FROM resource r WHERE ${conds.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT ${lim}${off}`,
+    `SELECT ${select} FROM resource r WHERE ${pageConds.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT ${lim}${off}`,
     p.values,
   );
   const more = r.rows.length > req.count;
@@ -308,6 +331,38 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
     hasPrev: reverse ? more : !!req.cursor || req.offset > 0,
   };
 }
+async function searchIdSets(q: Queryable, req: SearchRequest, sets: string[], p: Params): Promise<SearchPage> {
+  // INTERSECT of the index-only id sets (measured at 1M resources: steadier plans than chained semi-joins)
+  const set = sets.length === 1 ? `SELECT DISTINCT id FROM (${sets[0]}) s0` : sets.map((x) => `(${x})`).join(' INTERSECT ');
+  let total: number | undefined;
+  if (req.total === 'accurate' || req.summary === 'count') {
+    const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${set}) x`, [...p.values]);
+    total = Number(c.rows[0]?.n ?? 0);
+  }
+  if (req.summary === 'count' || req.count === 0) return { ids: [], total, hasNext: false, hasPrev: false };
+  const idSort = req.sort[0];
+  // _sort=_id or -_id, or no sort (by id); a prev cursor walks the same order backwards
+  const descending = (idSort?.descending ?? false) !== (req.cursor?.dir === 'prev');
+  const where = req.cursor ? ` WHERE r.id ${descending ? '<' : '>'} ${p.add(req.cursor.id)}` : '';
+  const lim = p.add(req.count + 1);
+  const off = req.cursor ? '' : ` OFFSET ${p.add(req.offset)}`;
+  const r = await q.query<{ id: string }>(`SELECT r.id FROM (${set}) r${where} ORDER BY r.id ${descending ? 'DESC' : 'ASC'} LIMIT ${lim}${off}`, p.values);
+  const more = r.rows.length > req.count;
+  let rows = r.rows.slice(0, req.count);
+  if (req.cursor?.dir === 'prev') rows = rows.reverse();
+  const keys = idSort ? [null] : [];
+  const pos = (row: { id: string }) => ({ keys: keys.map(() => row.id), id: row.id });
+  const reverse = req.cursor?.dir === 'prev';
+  return {
+    ids: rows.map((x) => x.id),
+    total,
+    first: rows[0] ? pos(rows[0]) : undefined,
+    last: rows.length ? pos(rows[rows.length - 1] as { id: string }) : undefined,
+    hasNext: reverse ? true : more,
+    hasPrev: reverse ? more : !!req.cursor || req.offset > 0,
+  };
+}
+
 /** Targets of the given reference parameter from the given resources (_include). */
 export async function includeTargets(q: Queryable, sourceType: string, ids: string[], code: string, targetType?: string): Promise<{ resourceType: string; id: string }[]> {
   if (ids.length === 0) return [];
