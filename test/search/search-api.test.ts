@@ -98,6 +98,8 @@ for (const backend of backends()) {
       const modes = (b.entry ?? []).map((e) => `${e.search?.mode}:${e.resource?.resourceType}`);
       assert.ok(modes.includes(`include:Patient`));
       assert.equal(modes.filter((m) => m.startsWith('match:')).length, 2);
+      const reverse = await get(`/fhir/Patient?_has:Observation:subject:_id=${(await get(`/fhir/Observation?subject=Patient/${patientId}&_count=1`)).entry?.[0]?.resource?.id}`);
+      assert.deepEqual(reverse.entry?.map((e) => e.resource?.id), [patientId], 'reverse chaining on its own');
       const chained = await get(`/fhir/Observation?subject:Patient._id=${patientId}&_summary=count`);
       const direct = await get(`/fhir/Observation?subject=Patient/${patientId}&_summary=count`);
       assert.equal(chained.total, direct.total);
