@@ -109,6 +109,7 @@ function plan(bundle: Bundle, options: BundleOptions): Planned[] {
       if (!req?.method || !req.url) throw badRequest('Each entry needs request.method and request.url', 'request');
       const method = req.method as Planned['method'];
       if (!['POST', 'PUT', 'DELETE', 'GET'].includes(method)) throw badRequest(`Method ${req.method} is not supported in bundles`, 'request.method');
+      if (method === 'GET' && !options.read) throw badRequest('GET entries are not supported in a transaction here; read with a batch or a search', 'request.method');
       const { resourceType, id, query } = parseEntryUrl(req.url);
       if (method !== 'GET' && !isKnownResourceType(resourceType)) throw badRequest(`Unknown resource type "${resourceType}" in request.url`, 'request.url');
       const p: Planned = { index, method, resourceType, url: req.url, fullUrl: entry.fullUrl, warnings: [], ifMatch: etagVersion(req.ifMatch) };
