@@ -30,8 +30,6 @@ function idsIn(table: string, resourceType: string, code: string, cond: string, 
 function filterSql(resourceType: string, f: Filter, p: Params, alias: string): string {
   if (f.has) {
     const h = f.has;
-    const inner = new Params();
-    void inner;
     const sub = whereClause(h.resourceType, [h.filter], p, 'h');
     return `${alias}.id IN (SELECT s.target_id AS id FROM sp_reference s JOIN resource h ON h.resource_type = s.resource_type AND h.id = s.id
       WHERE s.resource_type = ${p.add(h.resourceType)} AND s.code = ${p.add(h.referenceCode)} AND s.target_type = ${p.add(resourceType)} AND ${sub})`;
