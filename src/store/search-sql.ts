@@ -293,6 +293,10 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   }
   const idOnly = sets.length > 0 && conds.length === 0 && !req.compartment && req.sort.every((s) => s.code === '_id');
   if (idOnly) return searchIdSets(q, req, sets, p);
+  const oneKey = req.sort[0];
+  if (sets.length > 0 && conds.length === 0 && !req.compartment && req.sort.length === 1 && oneKey && oneKey.code !== '_lastUpdated' && oneKey.code !== '_id') {
+    return searchSortedSets(q, req, sets, oneKey, p);
+  }
   const where = [whereClause(req.resourceType, [], p, 'r', req.compartment), ...sets.map((s) => `r.id IN (${s})`), ...conds].join(' AND ');
   let total: number | undefined;
   if (req.total === 'accurate' || req.summary === 'count') {
@@ -356,6 +360,46 @@ async function searchIdSets(q: Queryable, req: SearchRequest, sets: string[], p:
     total,
     first: rows[0] ? pos(rows[0]) : undefined,
     last: rows.length ? pos(rows[rows.length - 1] as { id: string }) : undefined,
+    hasNext: reverse ? true : more,
+    hasPrev: reverse ? more : !!req.cursor || req.offset > 0,
+  };
+}
+
+/**
+ * Index-only id sets sorted by one search parameter: the sort key is joined to the matching ids as a
+ * set (the planner chooses a hash join for many matches, index lookups for few) instead of a
+ * correlated lookup per row; keyset cursors work on (key, id) as elsewhere.
+ */
+async function searchSortedSets(q: Queryable, req: SearchRequest, sets: string[], sort: SortKey, p: Params): Promise<SearchPage> {
+  const set = sets.length === 1 ? `SELECT DISTINCT id FROM (${sets[0]}) s0` : sets.map((x) => `(${x})`).join(' INTERSECT ');
+  let total: number | undefined;
+  if (req.total === 'accurate' || req.summary === 'count') {
+    const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${set}) x`, [...p.values]);
+    total = Number(c.rows[0]?.n ?? 0);
+  }
+  if (req.summary === 'count' || req.count === 0) return { ids: [], total, hasNext: false, hasPrev: false };
+  const table = tableFor(sort.type);
+  const col = { sp_token: 'value', sp_string: 'norm', sp_date: sort.descending ? 'hi' : 'lo', sp_reference: 'url', sp_number: 'value', sp_quantity: 'value', sp_uri: 'value' }[table];
+  const keyed = `SELECT m.id, ${sort.descending ? 'max' : 'min'}(s.${col}) AS k0 FROM (${set}) m
+    LEFT JOIN ${table} s ON s.resource_type = ${p.add(req.resourceType)} AND s.code = ${p.add(sort.code)} AND s.id = m.id GROUP BY m.id`;
+  const reverse = req.cursor?.dir === 'prev';
+  const key: Key = { expr: 'r.k0', cast: sortCast(sort), desc: reverse ? !sort.descending : sort.descending, nullsLast: !reverse };
+  const where = req.cursor ? ` WHERE ${afterCondition([key], req.cursor.keys, req.cursor.id, reverse, p)}` : '';
+  const lim = p.add(req.count + 1);
+  const off = req.cursor ? '' : ` OFFSET ${p.add(req.offset)}`;
+  const r = await q.query<{ id: string; k0: unknown }>(
+    `SELECT r.id, r.k0 FROM (${keyed}) r${where} ORDER BY r.k0 ${key.desc ? 'DESC' : 'ASC'} NULLS ${key.nullsLast ? 'LAST' : 'FIRST'}, r.id ${reverse ? 'DESC' : 'ASC'} LIMIT ${lim}${off}`,
+    p.values,
+  );
+  const more = r.rows.length > req.count;
+  let rows = r.rows.slice(0, req.count);
+  if (reverse) rows = rows.reverse();
+  const pos = (row: { id: string; k0: unknown }) => ({ keys: [keyText(row.k0)], id: row.id });
+  return {
+    ids: rows.map((x) => x.id),
+    total,
+    first: rows[0] ? pos(rows[0]) : undefined,
+    last: rows.length ? pos(rows[rows.length - 1] as { id: string; k0: unknown }) : undefined,
     hasNext: reverse ? true : more,
     hasPrev: reverse ? more : !!req.cursor || req.offset > 0,
   };
