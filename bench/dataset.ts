@@ -6,6 +6,8 @@
  *
  *   node --import tsx bench/dataset.ts --copies 41 --out /tmp/custodian-1m     (~1,000,000 resources)
  *   node --import tsx bench/dataset.ts --load --out /tmp/custodian-1m          (then import into BENCH_DATABASE_URL)
+ *   node --import tsx bench/dataset.ts --copies 1 --out /tmp/custodian-seed    (one copy, as the seed of
+ *                                                                                bench/dataset-checks.ts)
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -32,8 +34,10 @@ function himExtras(bundle: { entry: Entry[] }, k: number, n: number): Entry[] {
   const practitioner = bundle.entry.find((e) => e.resource.resourceType === 'Practitioner')?.resource;
   const encounter = [...bundle.entry].reverse().find((e) => e.resource.resourceType === 'Encounter')?.resource;
   if (!patient || !encounter) return [];
-  const docId = `doc-${k}-${n}`;
-  const taskId = `task-${k}-${n}`;
+  // UUID-shaped ids, so bench/dataset-checks.ts's SQL replication rewrites them like Synthea's own ids.
+  const serial = (kind: number): string => `00000000-0000-4000-800${kind}-${(k * 1000 + n).toString(16).padStart(12, '0')}`;
+  const docId = serial(1);
+  const taskId = serial(2);
   const period = encounter.period as { start?: string; end?: string } | undefined;
   const due = new Date(Date.parse(period?.end ?? period?.start ?? '2020-01-01') + 30 * 86_400_000).toISOString();
   return [
