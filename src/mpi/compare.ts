@@ -41,9 +41,9 @@ function familyLevel(a: Prepared, b: Prepared, sim: Sim): number {
   let best = nameLevel(a.family, b.family, a.familyCodes, b.familyCodes, sim);
   if (best <= 1) return best;
   // Maiden / previous names and double-barrelled names count as similar.
-  const aAll = [a.family, ...a.previousFamily];
-  const bAll = [b.family, ...b.previousFamily];
-  for (const x of aAll) for (const y of bAll) if (x === y && (x !== a.family || y !== b.family)) return 1;
+  // A name change: one record's current name is the other's previous (maiden) name. Two records
+  // that share only a previous name say nothing about the current one.
+  if (a.previousFamily.includes(b.family) || b.previousFamily.includes(a.family)) return 1;
   if (a.family.length >= 4 && b.family.length >= 4 && (a.family.includes(b.family) || b.family.includes(a.family))) best = Math.min(best, 1);
   return best;
 }
@@ -75,6 +75,14 @@ function typoLevel(a: string, b: string): number {
   if (!a || !b) return -1;
   if (a === b) return 0;
   return damerauLevenshtein(a, b) <= 1 ? 1 : 2;
+}
+
+/** exact / last four digits equal (one side holds only the last four) / one digit or transposition / else. */
+function ssnLevel(a: string, b: string): number {
+  if (!a || !b) return -1;
+  if (a === b) return 0;
+  if (a.length <= 4 || b.length <= 4) return a.slice(-4) === b.slice(-4) ? 1 : 3;
+  return a.length === b.length && damerauLevenshtein(a, b) <= 1 ? 2 : 3;
 }
 
 function stringLevel(a: string, b: string, sim: Sim): number {
@@ -150,7 +158,7 @@ export function compareField(kind: ComparisonKind, a: Prepared, b: Prepared, con
     case 'postcode':
       return typoLevel(a.postcode, b.postcode);
     case 'ssn':
-      return typoLevel(a.ssn, b.ssn);
+      return ssnLevel(a.ssn, b.ssn);
     case 'identifier':
       return anyLevel(a.identifiers, b.identifiers, (x, y) => (x === y ? 0 : x.split('|')[0] === y.split('|')[0] ? 1 : 2)) === 0 ? 0 : a.identifiers.length && b.identifiers.length && sharesSystem(a.identifiers, b.identifiers) ? 1 : -1;
     case 'phone':

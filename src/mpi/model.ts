@@ -201,8 +201,32 @@ function rawWeight(params: ModelParameters, k: number, level: number, value: str
   return log2(m / u);
 }
 
-function classify(probability: number, config: MatcherConfig): PairScore['classification'] {
-  return probability >= config.thresholds.match ? 'match' : probability >= config.thresholds.possible ? 'possible' : 'non-match';
+/**
+ * Why a pair may not be auto-linked whatever its score (it goes to review instead): a birth date
+ * that is no possible date is a data error to resolve by a person, not evidence to link on; two
+ * different values of a personal identifier (an SSN) mean two people as often as a typo.
+ */
+export function reviewReason(a: Prepared, b: Prepared, levels: ArrayLike<number>, config: MatcherConfig, offset = 0): string | undefined {
+  if (a.dobInvalid || b.dobInvalid) return 'invalid birth date';
+  for (let k = 0; k < config.comparisons.length; k++) {
+    const c = config.comparisons[k]!;
+    if (c.conflictFrom === undefined || levels[offset + k]! < c.conflictFrom) continue;
+    // Only numbers of the identifier's own scheme conflict (an SSN as the SSA issues them); other
+    // numbers in the field are compared with typo tolerance like any identifier.
+    if (c.kind === 'ssn' && !(isUsSsn(a.ssn) && isUsSsn(b.ssn))) continue;
+    return `conflicting ${c.kind}`;
+  }
+  return undefined;
+}
+
+/** A number the SSA could have issued: 9 digits, area not 000, 666 or 9xx, group not 00, serial not 0000. */
+export function isUsSsn(s: string): boolean {
+  return /^(?!000|666|9)\d{3}(?!00)\d{2}(?!0000)\d{4}$/.test(s);
+}
+
+function classify(probability: number, config: MatcherConfig, capped = false): PairScore['classification'] {
+  if (probability >= config.thresholds.match && !capped) return 'match';
+  return probability >= config.thresholds.possible ? 'possible' : 'non-match';
 }
 
 function toProbability(weight: number): number {
@@ -223,7 +247,8 @@ export function scorePairs(records: Prepared[], pairs: Uint32Array, gamma: Int8A
       w += levelWeight(params, k, l, l === 0 && params.tf[k] ? tfKey(config.comparisons[k]!.kind, records[a]!) : '');
     }
     const probability = toProbability(w);
-    out.push({ a, b: pairs[2 * p + 1]!, weight: w, probability, classification: classify(probability, config) });
+    const b = pairs[2 * p + 1]!;
+    out.push({ a, b, weight: w, probability, classification: classify(probability, config, reviewReason(records[a]!, records[b]!, gamma, config, p * K) !== undefined) });
   }
   return out;
 }
@@ -235,6 +260,8 @@ export interface Explanation {
   probability: number;
   classification: PairScore['classification'];
   namesTransposed: boolean;
+  /** Why the pair goes to review whatever its score. */
+  reviewReason?: string;
 }
 
 /** One pair, scored with its per-field levels and weights, as a reviewer sees it. */
@@ -253,5 +280,6 @@ export function explainPair(a: Prepared, b: Prepared, params: ModelParameters, c
     return { comparison: c.kind, level: c.levels[l]!, weight: Math.round(w * 100) / 100, left, right };
   });
   const probability = toProbability(weight);
-  return { fields, prior, weight, probability, classification: classify(probability, config), namesTransposed: aligned !== b };
+  const reason = reviewReason(a, b, levels, config);
+  return { fields, prior, weight, probability, classification: classify(probability, config, reason !== undefined), namesTransposed: aligned !== b, ...(reason ? { reviewReason: reason } : {}) };
 }

@@ -9,8 +9,10 @@ export interface Prepared {
   family: string;
   familyCodes: string[];
   previousFamily: string[];
-  /** YYYYMMDD digits (shorter when partial); '' when missing. */
+  /** YYYYMMDD digits (shorter when partial); '' when missing or unreadable. */
   dob: string;
+  /** A birth date was recorded but is not a possible one (no such day, in the future, unreadable). */
+  dobInvalid: boolean;
   sex: string;
   number: string;
   street: string;
@@ -45,19 +47,57 @@ function digits(s: string | undefined): string {
   return s ? s.replace(/\D/g, '') : '';
 }
 
-/** Birth date as YYYYMMDD digits; US M/D/YYYY is read too; partial dates give fewer digits. */
-export function normDate(s: string | undefined): string {
-  if (!s) return '';
-  const t = s.trim();
-  const us = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(t);
-  if (us) return `${us[3]}${us[1]!.padStart(2, '0')}${us[2]!.padStart(2, '0')}`;
-  const iso = /^(\d{4})(?:-?(\d{2}))?(?:-?(\d{2}))?/.exec(t);
-  if (!iso) return '';
-  return `${iso[1]}${iso[2] ?? ''}${iso[3] ?? ''}`;
+/**
+ * Birth date as YYYYMMDD digits; US M/D/YYYY and M/D/YY are read too (a two-digit year is taken as
+ * 20YY when that is not after `today`, else 19YY); partial dates give fewer digits. `invalid` when a
+ * value was written but is no possible birth date: unreadable, no such month or day, or in the future.
+ */
+export function parseBirthDate(s: string | undefined, today: Date = new Date()): { dob: string; invalid: boolean } {
+  const t = (s ?? '').trim();
+  if (!t) return { dob: '', invalid: false };
+  let y: string;
+  let m: string | undefined;
+  let d: string | undefined;
+  const us = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$/.exec(t);
+  const iso = /^(\d{4})(?:[-/]?(\d{2}))?(?:[-/]?(\d{2}))?(?:T.*)?$/.exec(t);
+  if (us) {
+    const yy = us[3]!;
+    const cur = today.getUTCFullYear();
+    y = yy.length === 4 ? yy : String(Number(yy) + 2000 <= cur ? 2000 + Number(yy) : 1900 + Number(yy));
+    m = us[1]!.padStart(2, '0');
+    d = us[2]!.padStart(2, '0');
+  } else if (iso) {
+    [y, m, d] = [iso[1]!, iso[2], iso[3]];
+  } else return { dob: '', invalid: true };
+  const year = Number(y);
+  // The digits are kept even when invalid, so that a typo can still be compared as one.
+  const dob = `${y}${m ?? ''}${d ?? ''}`;
+  if (m !== undefined && (Number(m) < 1 || Number(m) > 12)) return { dob, invalid: true };
+  if (m !== undefined && d !== undefined) {
+    const days = new Date(Date.UTC(year, Number(m), 0)).getUTCDate();
+    if (Number(d) < 1 || Number(d) > days) return { dob, invalid: true };
+  }
+  const todayDigits = today.toISOString().slice(0, 10).replace(/-/g, '');
+  if (dob > todayDigits.slice(0, dob.length) || year < 1850) return { dob, invalid: true };
+  return { dob, invalid: false };
+}
+
+/** Birth date as YYYYMMDD digits ('' when missing or unreadable). */
+export function normDate(s: string | undefined, today?: Date): string {
+  return parseBirthDate(s, today).dob;
+}
+
+/**
+ * The street line of an address: when the line holds several parts (a care-of or organisation line
+ * before the street, separated by a comma or a line break), the part that starts with a house number.
+ */
+function streetLine(s: string): string {
+  const parts = s.split(/,|\r?\n|\\n/).map((x) => x.trim()).filter(Boolean);
+  return parts.length > 1 ? (parts.find((x) => /^\d/.test(x)) ?? s) : s;
 }
 
 function normStreet(s: string): { number: string; street: string } {
-  let t = normText(s).replace(UNIT_WORDS, '').trim();
+  let t = normText(streetLine(s)).replace(UNIT_WORDS, '').trim();
   const m = /^(\d+[a-z]?)\s+(.*)$/.exec(t);
   let number = '';
   if (m) {
@@ -74,7 +114,7 @@ function codes(name: string): string[] {
   return p === s ? [p] : [p, s];
 }
 
-export function prepare(r: PersonRecord, config: MatcherConfig): Prepared {
+export function prepare(r: PersonRecord, config: MatcherConfig, today: Date = new Date()): Prepared {
   const skipAny = new Set(config.skipValues.any.map(normName));
   const skipGiven = new Set([...config.skipValues.given, ...config.skipValues.any].map(normName));
   const skipFamily = new Set([...config.skipValues.family, ...config.skipValues.any].map(normName));
@@ -88,6 +128,7 @@ export function prepare(r: PersonRecord, config: MatcherConfig): Prepared {
   const st = normStreet(line);
   const clean = (v: string): string => (skipAny.has(normName(v)) ? '' : v);
   const ssn = digits(r.ssn);
+  const birth = skipAny.has(normName(r.birthDate)) ? { dob: '', invalid: false } : parseBirthDate(r.birthDate, today);
   return {
     id: r.id,
     given,
@@ -95,7 +136,8 @@ export function prepare(r: PersonRecord, config: MatcherConfig): Prepared {
     family,
     familyCodes: codes(family),
     previousFamily: (r.previousFamily ?? []).map(normName).filter((f) => f && f !== family),
-    dob: normDate(r.birthDate),
+    dob: birth.dob,
+    dobInvalid: birth.invalid,
     sex: clean(normName(r.sex)).slice(0, 1),
     number: st.number,
     street: st.street,

@@ -32,6 +32,11 @@ export interface ComparisonConfig {
   u: number[];
   /** Term-frequency adjustment on the exact level. */
   termFrequency?: boolean;
+  /**
+   * For identifiers: levels from this index on are a conflict (two different values of an identifier
+   * that belongs to one person), and a conflicting pair is never auto-linked, only queued for review.
+   */
+  conflictFrom?: number;
 }
 
 export interface MatcherConfig {
