@@ -46,6 +46,11 @@ function printEvaluation(r: Record<string, unknown>): void {
   const out = process.stdout;
   if (r.format === 'cdc') {
     out.write(`${r.file}: ${r.correct} of ${r.cases} cases as expected (${pct(r.accuracy as number)}), seed index ${r.seedRecords} records, ${(r.seconds as number).toFixed(2)} s\n`);
+    const m = r.recordLinkerMetrics as { truePositives: number; trueNegatives: number; falsePositives: number; falseNegatives: number; sensitivity: number; specificity: number; f1: number; gradedPossible: number };
+    out.write(
+      `  RecordLinker scoring (certain / certainly-not only): TP ${m.truePositives}, TN ${m.trueNegatives}, FP ${m.falsePositives}, FN ${m.falseNegatives}; ` +
+        `sensitivity ${pct(m.sensitivity)}, specificity ${pct(m.specificity)}, F1 ${pct(m.f1)}; ${m.gradedPossible} graded possible\n`,
+    );
     for (const c of r.results as { caseId: string; expected: string; predicted: string; bestId?: string; probability?: number; correct: boolean }[]) {
       if (!c.correct) out.write(`  case ${c.caseId}: expected ${c.expected}, got ${c.predicted}${c.bestId ? ` (best ${c.bestId}, p=${c.probability?.toFixed(3)})` : ''}\n`);
     }

@@ -85,6 +85,11 @@ export interface CdcEvaluation {
   correct: number;
   accuracy: number;
   seedRecords: number;
+  /**
+   * RecordLinker's own scoring (tests/algorithm/scripts/calculate_metrics.py): only certain and
+   * certainly-not grades are counted as right or wrong; possible matches are counted apart.
+   */
+  recordLinkerMetrics: { truePositives: number; trueNegatives: number; falsePositives: number; falseNegatives: number; sensitivity: number; specificity: number; ppv: number; f1: number; possibleGradedMatch: number; possibleGradedNoMatch: number; gradedPossible: number };
   results: CdcCaseResult[];
 }
 
@@ -105,10 +110,11 @@ export function evaluateCdc(seed: LabelledSet['records'], cases: CdcCase[], conf
     const q = prepare(c.record, config);
     const ids = new Set<number>();
     for (const k of blockingKeys(q, config)) for (const i of index.get(k) ?? []) ids.add(i);
-    let best: { id: string; probability: number; classification: string } | undefined;
+    // Best by weight: probabilities of strong candidates all round to 1.
+    let best: { id: string; probability: number; weight: number; classification: string } | undefined;
     for (const i of ids) {
       const e = explainPair(q, prepared[i]!, params, config);
-      if (!best || e.probability > best.probability) best = { id: prepared[i]!.id, probability: e.probability, classification: e.classification };
+      if (!best || e.weight > best.weight) best = { id: prepared[i]!.id, probability: e.probability, weight: e.weight, classification: e.classification };
     }
     const predicted = !best || best.classification === 'non-match' ? 'no_match' : best.classification === 'match' ? 'match' : 'possible_match';
     let correct: boolean;
@@ -119,5 +125,25 @@ export function evaluateCdc(seed: LabelledSet['records'], cases: CdcCase[], conf
     return { caseId: c.caseId, expected: c.expected, predicted, bestId: best?.id, probability: best?.probability, correct };
   });
   const correct = results.filter((r) => r.correct).length;
-  return { cases: cases.length, correct, accuracy: cases.length ? correct / cases.length : 0, seedRecords: seed.length, results };
+  const n = (f: (r: CdcCaseResult) => boolean): number => results.filter(f).length;
+  // A match to the wrong person is a false positive.
+  const tp = n((r) => r.expected === 'match' && r.predicted === 'match' && r.correct);
+  const tn = n((r) => r.expected === 'no_match' && r.predicted === 'no_match');
+  const fp = n((r) => r.predicted === 'match' && (r.expected === 'no_match' || (r.expected === 'match' && !r.correct)));
+  const fn = n((r) => r.expected === 'match' && r.predicted === 'no_match');
+  const ratio = (a: number, b: number): number => (b ? a / b : 0);
+  const recordLinkerMetrics = {
+    truePositives: tp,
+    trueNegatives: tn,
+    falsePositives: fp,
+    falseNegatives: fn,
+    sensitivity: ratio(tp, tp + fn),
+    specificity: ratio(tn, tn + fp),
+    ppv: ratio(tp, tp + fp),
+    f1: ratio(2 * tp, 2 * tp + fp + fn),
+    possibleGradedMatch: n((r) => r.expected === 'possible_match' && r.predicted === 'match'),
+    possibleGradedNoMatch: n((r) => r.expected === 'possible_match' && r.predicted === 'no_match'),
+    gradedPossible: n((r) => r.predicted === 'possible_match'),
+  };
+  return { cases: cases.length, correct, accuracy: cases.length ? correct / cases.length : 0, seedRecords: seed.length, recordLinkerMetrics, results };
 }
