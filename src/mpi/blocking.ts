@@ -1,6 +1,9 @@
 /** Blocking: candidate pairs are the records sharing all keys of at least one rule. */
 import type { Prepared } from './prepare.js';
-import type { MatcherConfig } from './types.js';
+import type { BlockingRule, MatcherConfig } from './types.js';
+
+const ruleKeys = (rule: string[] | BlockingRule): string[] => (Array.isArray(rule) ? rule : rule.keys);
+const ruleCap = (rule: string[] | BlockingRule, config: MatcherConfig): number => (Array.isArray(rule) ? config.maxBlockSize : Math.min(rule.maxBlockSize, config.maxBlockSize));
 
 /** The value of one derived blocking key; '' means missing (the rule does not apply). */
 export function blockingKey(name: string, p: Prepared): string {
@@ -13,6 +16,8 @@ export function blockingKey(name: string, p: Prepared): string {
       return p.givenCodes[0]?.[0] ?? '';
     case 'family':
       return p.family;
+    case 'familyInitial':
+      return p.family[0] ?? '';
     case 'familyCode':
       return p.familyCodes[0] ?? '';
     case 'nameCodes': {
@@ -25,6 +30,8 @@ export function blockingKey(name: string, p: Prepared): string {
       return p.dob.length === 8 ? p.dob : '';
     case 'birthYear':
       return p.dob.slice(0, 4);
+    case 'birthMonth':
+      return p.dob.slice(4, 6);
     case 'sex':
       return p.sex;
     case 'postcode':
@@ -46,49 +53,80 @@ export function blockingKey(name: string, p: Prepared): string {
 export function blockingKeys(p: Prepared, config: MatcherConfig): string[] {
   const out: string[] = [];
   config.blocking.forEach((rule, i) => {
-    const parts = rule.map((k) => blockingKey(k, p));
+    const parts = ruleKeys(rule).map((k) => blockingKey(k, p));
     if (parts.every((x) => x !== '')) out.push(`${i}:${parts.join('\u0001')}`);
   });
   return out;
 }
 
 export interface BlockingResult {
-  /** Pairs as [i, j] with i < j (indexes into the records). */
+  /** Pairs as [i, j] with i < j (indexes into the records), each pair once. */
   pairs: Uint32Array;
+  /** Blocks left out for being larger than maxBlockSize (too common a key to be informative). */
   skippedBlocks: number;
+  /** Pairs each rule added (a pair is counted under the first rule that holds for it). */
+  pairsByRule: number[];
 }
 
-/** All candidate pairs in one data set (deduplication). */
+/**
+ * All candidate pairs in one data set (deduplication). Each rule's keys are interned to integers
+ * (one Int32Array per rule, -1 where the rule does not apply); a pair is emitted by the first rule
+ * that holds for it, so no set of seen pairs is needed and memory stays linear in the records.
+ */
 export function candidatePairs(records: Prepared[], config: MatcherConfig): BlockingResult {
-  const blocks = new Map<string, number[]>();
-  records.forEach((p, i) => {
-    for (const k of blockingKeys(p, config)) {
-      const b = blocks.get(k);
-      if (b) b.push(i);
-      else blocks.set(k, [i]);
-    }
-  });
-  const seen = new Set<number>();
   const n = records.length;
+  const ids: Int32Array[] = [];
+  let out = new Uint32Array(1 << 16);
+  let len = 0;
   let skippedBlocks = 0;
-  const out: number[] = [];
-  for (const ids of blocks.values()) {
-    if (ids.length < 2) continue;
-    if (ids.length > config.maxBlockSize) {
-      skippedBlocks++;
-      continue;
+  const pairsByRule: number[] = [];
+  for (const rule of config.blocking) {
+    const keys = ruleKeys(rule);
+    const cap = ruleCap(rule, config);
+    const interned = new Map<string, number>();
+    const id = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const parts = keys.map((k) => blockingKey(k, records[i]!));
+      if (parts.some((x) => x === '')) continue;
+      const key = parts.join('\u0001');
+      let v = interned.get(key);
+      if (v === undefined) interned.set(key, (v = interned.size));
+      id[i] = v;
     }
-    for (let x = 0; x < ids.length; x++) {
-      for (let y = x + 1; y < ids.length; y++) {
-        const i = Math.min(ids[x]!, ids[y]!);
-        const j = Math.max(ids[x]!, ids[y]!);
-        if (i === j) continue;
-        const key = i * n + j;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push(i, j);
+    const earlier = ids.slice();
+    ids.push(id);
+    // Members of each block in record order (counting sort by key id).
+    const start = new Int32Array(interned.size + 1);
+    for (let i = 0; i < n; i++) if (id[i]! >= 0) start[id[i]! + 1]!++;
+    for (let b = 0; b < interned.size; b++) start[b + 1]! += start[b]!;
+    const members = new Int32Array(start[interned.size]!);
+    const fill = start.slice(0, interned.size);
+    for (let i = 0; i < n; i++) if (id[i]! >= 0) members[fill[id[i]!]!++] = i;
+    const before = len;
+    for (let b = 0; b < interned.size; b++) {
+      const lo = start[b]!;
+      const hi = start[b + 1]!;
+      if (hi - lo < 2) continue;
+      if (hi - lo > cap) {
+        skippedBlocks++;
+        continue;
+      }
+      for (let x = lo; x < hi; x++) {
+        const i = members[x]!;
+        for (let y = x + 1; y < hi; y++) {
+          const j = members[y]!;
+          if (earlier.some((e) => e[i]! >= 0 && e[i] === e[j])) continue;
+          if (len + 2 > out.length) {
+            const grown = new Uint32Array(out.length * 2);
+            grown.set(out);
+            out = grown;
+          }
+          out[len++] = i;
+          out[len++] = j;
+        }
       }
     }
+    pairsByRule.push((len - before) / 2);
   }
-  return { pairs: Uint32Array.from(out), skippedBlocks };
+  return { pairs: out.slice(0, len), skippedBlocks, pairsByRule };
 }

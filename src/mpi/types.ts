@@ -39,10 +39,20 @@ export interface ComparisonConfig {
   conflictFrom?: number;
 }
 
+export interface BlockingRule {
+  keys: string[];
+  /** A cap for this rule's blocks, below maxBlockSize: a key shared by many records (a birth date
+   * in a large population) costs size^2/2 comparisons for little evidence. */
+  maxBlockSize: number;
+}
+
 export interface MatcherConfig {
   comparisons: ComparisonConfig[];
-  /** Blocking rules: each a list of derived keys that must all be equal. A pair is compared when any rule holds. */
-  blocking: string[][];
+  /**
+   * Blocking rules: each a list of derived keys that must all be equal (optionally with its own block
+   * size cap). A pair is compared when any rule holds.
+   */
+  blocking: (string[] | BlockingRule)[];
   /** Blocks larger than this are skipped (too common a key to be informative). */
   maxBlockSize: number;
   /** Posterior probability thresholds. */
