@@ -230,3 +230,10 @@ export function compareAll(a: Prepared, b: Prepared, config: MatcherConfig): num
   const bb = alignNames(a, b, config);
   return config.comparisons.map((c) => compareField(c.kind, a, bb, config));
 }
+
+/** compareAll written into out[offset...] (no allocation per pair). */
+export function compareInto(a: Prepared, b: Prepared, config: MatcherConfig, out: Int8Array, offset: number): void {
+  const bb = alignNames(a, b, config);
+  const cs = config.comparisons;
+  for (let k = 0; k < cs.length; k++) out[offset + k] = compareField(cs[k]!.kind, a, bb, config);
+}

@@ -1,6 +1,6 @@
 /** Accuracy on labelled data: pairwise precision, recall and F1, and CDC-style case outcomes. */
 import { blockingKeys } from './blocking.js';
-import { clusterMatches, deduplicate, fitParameters } from './matcher.js';
+import { clusterMatches, deduplicate, fitParameters, type DedupResult } from './matcher.js';
 import { explainPair } from './model.js';
 import { prepare } from './prepare.js';
 import type { CdcCase, LabelledSet } from './datasets.js';
@@ -20,6 +20,9 @@ export interface DedupEvaluation {
   recall: number;
   f1: number;
   parameters: { m: string; iterations: number; lambda: number };
+  pairsByRule: number[];
+  skippedBlocks: number;
+  timings: DedupResult['timings'];
   seconds: number;
 }
 
@@ -34,11 +37,8 @@ export function evaluateDedup(set: LabelledSet, config: MatcherConfig, now: () =
   const truth = new Set<number>();
   for (const ids of byCluster.values()) for (let x = 0; x < ids.length; x++) for (let y = x + 1; y < ids.length; y++) truth.add(pairKey(ids[x]!, ids[y]!, n));
   let blocked = 0;
-  let possible = 0;
-  for (const s of result.scores) {
-    if (truth.has(pairKey(s.a, s.b, n))) blocked++;
-    if (s.classification === 'possible') possible++;
-  }
+  for (let p = 0; p < result.pairs.length; p += 2) if (truth.has(pairKey(result.pairs[p]!, result.pairs[p + 1]!, n))) blocked++;
+  const possible = result.scores.filter((s) => s.classification === 'possible').length;
   // Linked records form persons (connected components of the match pairs); every pair within a
   // person is a predicted duplicate, as the index would report it.
   let tp = 0;
@@ -67,6 +67,9 @@ export function evaluateDedup(set: LabelledSet, config: MatcherConfig, now: () =
     recall,
     f1,
     parameters: { m: result.params.source.m, iterations: result.params.source.iterations, lambda: result.params.lambda },
+    pairsByRule: result.pairsByRule,
+    skippedBlocks: result.skippedBlocks,
+    timings: result.timings,
     seconds: (now() - t0) / 1000,
   };
 }

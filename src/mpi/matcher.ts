@@ -9,16 +9,36 @@ export interface DedupResult {
   params: ModelParameters;
   pairsCompared: number;
   skippedBlocks: number;
+  /** Candidate pairs added by each blocking rule. */
+  pairsByRule: number[];
+  /** Every candidate pair as [i, j] (indexes into the records). */
+  pairs: Uint32Array;
+  /** The pairs classified match or possible. */
   scores: PairScore[];
+  /** Seconds spent in each step. */
+  timings: { prepare: number; blocking: number; comparing: number; fitting: number; scoring: number };
 }
 
 /** Finds duplicate pairs within records: blocking, comparison, EM, scoring. */
 export function deduplicate(records: PersonRecord[], config: MatcherConfig, params?: ModelParameters): DedupResult {
+  let t = performance.now();
+  const lap = (): number => {
+    const now = performance.now();
+    const s = (now - t) / 1000;
+    t = now;
+    return s;
+  };
   const prepared = records.map((r) => prepare(r, config));
-  const { pairs, skippedBlocks } = candidatePairs(prepared, config);
+  const tPrepare = lap();
+  const { pairs, skippedBlocks, pairsByRule } = candidatePairs(prepared, config);
+  const tBlocking = lap();
   const gamma = comparePairs(prepared, pairs, config);
+  const tComparing = lap();
   const p = params ?? estimateParameters(prepared, gamma, config);
-  return { prepared, params: p, pairsCompared: pairs.length / 2, skippedBlocks, scores: scorePairs(prepared, pairs, gamma, p, config) };
+  const tFitting = lap();
+  const { scores } = scorePairs(prepared, pairs, gamma, p, config);
+  const timings = { prepare: tPrepare, blocking: tBlocking, comparing: tComparing, fitting: tFitting, scoring: lap() };
+  return { prepared, params: p, pairsCompared: pairs.length / 2, skippedBlocks, pairsByRule, pairs, scores, timings };
 }
 
 /** Parameters for a population (EM when it holds enough duplicates, defaults with sampled u otherwise). */

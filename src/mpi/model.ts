@@ -3,7 +3,7 @@
  * initialised from random pairs), term-frequency adjustment of exact name agreement, and scoring
  * with a per-field explanation.
  */
-import { compareAll, fieldValue, alignNames, tfKey } from './compare.js';
+import { compareAll, compareInto, fieldValue, alignNames, tfKey } from './compare.js';
 import type { Prepared } from './prepare.js';
 import type { FieldExplanation, MatcherConfig, ModelParameters, PairScore } from './types.js';
 
@@ -71,17 +71,39 @@ export function termFrequencies(records: Prepared[], config: MatcherConfig): Rec
 export function comparePairs(records: Prepared[], pairs: Uint32Array, config: MatcherConfig): Int8Array {
   const K = config.comparisons.length;
   const out = new Int8Array((pairs.length / 2) * K);
-  for (let p = 0; p < pairs.length / 2; p++) {
-    const levels = compareAll(records[pairs[2 * p]!]!, records[pairs[2 * p + 1]!]!, config);
-    for (let k = 0; k < K; k++) out[p * K + k] = levels[k]!;
-  }
+  for (let p = 0; p < pairs.length / 2; p++) compareInto(records[pairs[2 * p]!]!, records[pairs[2 * p + 1]!]!, config, out, p * K);
   return out;
+}
+
+/**
+ * The distinct comparison vectors of the candidate pairs and how many pairs have each: EM works on
+ * these (a few thousand however many millions of pairs).
+ */
+export function comparisonPatterns(gamma: Int8Array, K: number): { vectors: Int8Array; counts: Float64Array } {
+  const P = gamma.length / K;
+  const index = new Map<number, number>();
+  const counts: number[] = [];
+  const vectors: number[] = [];
+  for (let p = 0; p < P; p++) {
+    let key = 0;
+    for (let k = 0; k < K; k++) key = key * 8 + (gamma[p * K + k]! + 1);
+    const at = index.get(key);
+    if (at !== undefined) counts[at]!++;
+    else {
+      index.set(key, counts.length);
+      counts.push(1);
+      for (let k = 0; k < K; k++) vectors.push(gamma[p * K + k]!);
+    }
+  }
+  return { vectors: Int8Array.from(vectors), counts: Float64Array.from(counts) };
 }
 
 /** EM over the candidate pairs' comparison vectors: m, u and the match proportion lambda. */
 export function estimateParameters(records: Prepared[], gamma: Int8Array, config: MatcherConfig, seed = 1): ModelParameters {
   const K = config.comparisons.length;
   const P = gamma.length / K;
+  const { vectors, counts } = comparisonPatterns(gamma, K);
+  const V = counts.length;
   // lambda is the match probability of a random pair of the whole population (pairs that blocking
   // leaves out count as non-matches), so that scores use population-calibrated u and prior.
   const n = records.length;
@@ -93,33 +115,34 @@ export function estimateParameters(records: Prepared[], gamma: Int8Array, config
   let iterations = 0;
   let emOk = false;
   if (P > 0) {
-    const g = new Float64Array(P);
+    const g = new Float64Array(V);
     for (let it = 0; it < config.em.maxIterations; it++) {
       iterations = it + 1;
       // E step
-      for (let p = 0; p < P; p++) {
+      for (let v = 0; v < V; v++) {
         let lm = Math.log(lambda);
         let lu = Math.log(1 - lambda);
         for (let k = 0; k < K; k++) {
-          const l = gamma[p * K + k]!;
+          const l = vectors[v * K + k]!;
           if (l < 0) continue;
           lm += Math.log(m[k]![l]!);
           lu += Math.log(u[k]![l]!);
         }
-        g[p] = 1 / (1 + Math.exp(lu - lm));
+        g[v] = 1 / (1 + Math.exp(lu - lm));
       }
       // M step
       const mc = config.comparisons.map((c) => c.levels.map(() => 0));
       const uc = config.comparisons.map((c) => c.levels.map(() => 0));
       let sum = 0;
-      for (let p = 0; p < P; p++) {
-        const gp = g[p]!;
-        sum += gp;
+      for (let v = 0; v < V; v++) {
+        const gm = g[v]! * counts[v]!;
+        const gu = (1 - g[v]!) * counts[v]!;
+        sum += gm;
         for (let k = 0; k < K; k++) {
-          const l = gamma[p * K + k]!;
+          const l = vectors[v * K + k]!;
           if (l < 0) continue;
-          mc[k]![l]! += gp;
-          uc[k]![l]! += 1 - gp;
+          mc[k]![l]! += gm;
+          uc[k]![l]! += gu;
         }
       }
       const newLambda = Math.min(Math.max(sum / allPairs, 1e-9), 0.5);
@@ -233,24 +256,39 @@ function toProbability(weight: number): number {
   return 1 / (1 + Math.pow(2, -weight));
 }
 
+export interface PairScores {
+  /** Total weight of every candidate pair, in the order of the pairs. */
+  weights: Float64Array;
+  /** The pairs classified match or possible (non-matches are left out). */
+  scores: PairScore[];
+}
+
 /** Scores every candidate pair from its comparison vector. */
-export function scorePairs(records: Prepared[], pairs: Uint32Array, gamma: Int8Array, params: ModelParameters, config: MatcherConfig): PairScore[] {
+export function scorePairs(records: Prepared[], pairs: Uint32Array, gamma: Int8Array, params: ModelParameters, config: MatcherConfig): PairScores {
   const K = config.comparisons.length;
   const prior = log2(params.lambda / (1 - params.lambda));
-  const out: PairScore[] = [];
-  for (let p = 0; p < pairs.length / 2; p++) {
+  // Level weights once; only exact agreement on a term-frequency comparison depends on the value.
+  const table = config.comparisons.map((c, k) => c.levels.map((_, l) => levelWeight(params, k, l, '')));
+  const tfKinds = config.comparisons.map((c, k) => (params.tf[k] ? c.kind : undefined));
+  const P = pairs.length / 2;
+  const weights = new Float64Array(P);
+  const scores: PairScore[] = [];
+  for (let p = 0; p < P; p++) {
     const a = pairs[2 * p]!;
     let w = prior;
     for (let k = 0; k < K; k++) {
       const l = gamma[p * K + k]!;
       if (l < 0) continue;
-      w += levelWeight(params, k, l, l === 0 && params.tf[k] ? tfKey(config.comparisons[k]!.kind, records[a]!) : '');
+      const kind = tfKinds[k];
+      w += l === 0 && kind ? levelWeight(params, k, 0, tfKey(kind, records[a]!)) : table[k]![l]!;
     }
+    weights[p] = w;
     const probability = toProbability(w);
+    if (probability < config.thresholds.possible) continue;
     const b = pairs[2 * p + 1]!;
-    out.push({ a, b, weight: w, probability, classification: classify(probability, config, reviewReason(records[a]!, records[b]!, gamma, config, p * K) !== undefined) });
+    scores.push({ a, b, weight: w, probability, classification: classify(probability, config, reviewReason(records[a]!, records[b]!, gamma, config, p * K) !== undefined) });
   }
-  return out;
+  return { weights, scores };
 }
 
 export interface Explanation {

@@ -114,12 +114,32 @@ function codes(name: string): string[] {
   return p === s ? [p] : [p, s];
 }
 
+interface SkipSets {
+  any: Set<string>;
+  given: Set<string>;
+  family: Set<string>;
+  fullName: Set<string>;
+}
+const skipCache = new WeakMap<MatcherConfig['skipValues'], SkipSets>();
+function skipSets(config: MatcherConfig): SkipSets {
+  let s = skipCache.get(config.skipValues);
+  if (!s) {
+    const v = config.skipValues;
+    s = {
+      any: new Set(v.any.map(normName)),
+      given: new Set([...v.given, ...v.any].map(normName)),
+      family: new Set([...v.family, ...v.any].map(normName)),
+      fullName: new Set(v.fullName.map(normName)),
+    };
+    skipCache.set(config.skipValues, s);
+  }
+  return s;
+}
+
 export function prepare(r: PersonRecord, config: MatcherConfig, today: Date = new Date()): Prepared {
-  const skipAny = new Set(config.skipValues.any.map(normName));
-  const skipGiven = new Set([...config.skipValues.given, ...config.skipValues.any].map(normName));
-  const skipFamily = new Set([...config.skipValues.family, ...config.skipValues.any].map(normName));
+  const { any: skipAny, given: skipGiven, family: skipFamily, fullName: skipFull } = skipSets(config);
   const fullName = normName(`${r.given?.[0] ?? ''}${r.family ?? ''}`);
-  const placeholder = config.skipValues.fullName.some((n) => normName(n) === fullName);
+  const placeholder = skipFull.has(fullName);
   const given = placeholder ? [] : (r.given ?? []).map(normName).filter((g) => g && !skipGiven.has(g));
   const familyRaw = normName(r.family);
   const family = placeholder || skipFamily.has(familyRaw) ? '' : familyRaw;
