@@ -36,16 +36,38 @@ export async function loadPatients(q: Queryable, ids?: string[]): Promise<Patien
   return r.rows.map((row) => parse<Patient>(row.content)).filter((p) => !isRetired(p));
 }
 
-/** Brings mpi_key up to date with the current Patient versions. */
+const SYNC_BATCH = 5000;
+/** Writes that commit later than their last_updated says are caught by re-reading this far back. */
+const SYNC_MARGIN_MS = 5 * 60_000;
+
+/**
+ * Brings mpi_key up to date with the current Patient versions. Only Patients written since the last
+ * sync (a watermark on last_updated, kept in mpi_model as 'sync', less a margin for late commits) are
+ * looked at, so a call costs an index range scan over recent writes; the first indexes every Patient,
+ * in pages.
+ */
 export async function syncKeys(db: Db, config: MatcherConfig = DEFAULT_CONFIG): Promise<number> {
-  const stale = await db.query<{ id: string; version_id: number; deleted: boolean; content: unknown }>(
-    `SELECT r.id, r.version_id, r.deleted, r.content FROM resource r
-       LEFT JOIN mpi_indexed m ON m.patient_id = r.id
-      WHERE r.resource_type = 'Patient' AND (m.patient_id IS NULL OR m.version_id <> r.version_id)`,
-  );
-  if (stale.rows.length === 0) return 0;
-  for (let i = 0; i < stale.rows.length; i += 2000) {
-    const batch = stale.rows.slice(i, i + 2000);
+  const mark = (await db.query<{ params: unknown }>(`SELECT params FROM mpi_model WHERE id = 'sync'`)).rows[0];
+  const watermark = mark ? parse<{ watermark: string }>(mark.params).watermark : undefined;
+  const latest = (await db.query<{ t: unknown }>(`SELECT max(last_updated) AS t FROM resource WHERE resource_type = 'Patient'`)).rows[0]?.t;
+  if (latest === null || latest === undefined) return 0;
+  const latestIso = latest instanceof Date ? latest.toISOString() : new Date(String(latest)).toISOString();
+  const since = watermark ? new Date(Date.parse(watermark) - SYNC_MARGIN_MS).toISOString() : '-infinity';
+  let done = 0;
+  let after = '';
+  for (;;) {
+    const stale = await db.query<{ id: string; version_id: number; deleted: boolean; content: unknown }>(
+      `SELECT r.id, r.version_id, r.deleted, r.content FROM resource r
+         LEFT JOIN mpi_indexed m ON m.patient_id = r.id
+        WHERE r.resource_type = 'Patient' AND r.last_updated >= $1::timestamptz AND r.id > $2
+          AND (m.patient_id IS NULL OR m.version_id <> r.version_id)
+        ORDER BY r.id LIMIT ${SYNC_BATCH}`,
+      [since, after],
+    );
+    if (stale.rows.length === 0) break;
+    after = stale.rows.at(-1)!.id;
+    done += stale.rows.length;
+    const batch = stale.rows;
     const pids: string[] = [];
     const keys: string[] = [];
     for (const row of batch) {
@@ -66,7 +88,13 @@ export async function syncKeys(db: Db, config: MatcherConfig = DEFAULT_CONFIG): 
       );
     });
   }
-  return stale.rows.length;
+  if (watermark === latestIso) return done;
+  await db.query(
+    `INSERT INTO mpi_model (id, params, fitted_at) VALUES ('sync', $1::jsonb, now())
+     ON CONFLICT (id) DO UPDATE SET params = excluded.params, fitted_at = excluded.fitted_at`,
+    [JSON.stringify({ watermark: latestIso })],
+  );
+  return done;
 }
 
 interface StoredParams extends Omit<ModelParameters, 'tf'> {
@@ -83,9 +111,16 @@ export async function saveModel(q: Queryable, params: ModelParameters): Promise<
   );
 }
 
+/** The last model read per database, by the time it was fitted (its term-frequency tables are large to parse). */
+const modelCache = new WeakMap<Queryable, { key: string; params: ModelParameters }>();
+
 /** The fitted model, or the configured defaults before any run. */
 export async function loadModel(q: Queryable, config: MatcherConfig = DEFAULT_CONFIG): Promise<ModelParameters> {
-  const r = await q.query<{ params: unknown }>(`SELECT params FROM mpi_model WHERE id = 'default'`);
+  const stamp = (await q.query<{ fitted_at: unknown }>(`SELECT fitted_at FROM mpi_model WHERE id = 'default'`)).rows[0];
+  const cacheKey = stamp ? String(stamp.fitted_at instanceof Date ? stamp.fitted_at.toISOString() : stamp.fitted_at) : '';
+  const cached = modelCache.get(q);
+  if (stamp && cached?.key === cacheKey) return cached.params;
+  const r = stamp ? await q.query<{ params: unknown }>(`SELECT params FROM mpi_model WHERE id = 'default'`) : { rows: [] };
   const row = r.rows[0];
   if (!row) {
     return {
@@ -99,7 +134,9 @@ export async function loadModel(q: Queryable, config: MatcherConfig = DEFAULT_CO
   const s = parse<StoredParams>(row.params);
   const tf: ModelParameters['tf'] = {};
   for (const [k, entries] of Object.entries(s.tf)) tf[Number(k)] = new Map(entries);
-  return { ...s, tf };
+  const params = { ...s, tf };
+  modelCache.set(q, { key: cacheKey, params });
+  return params;
 }
 
 export function grade(probability: number, config: MatcherConfig = DEFAULT_CONFIG): MatchGrade {

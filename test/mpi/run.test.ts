@@ -82,6 +82,13 @@ for (const backend of backends()) {
 
         const none = await t.app.inject({ method: 'POST', url: '/fhir/Patient/$match', payload: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', name: [{ given: ['Zebedee'], family: 'Quixotic' }], birthDate: '1901-01-01' } }] } });
         assert.equal((none.json() as Bundle).entry?.length ?? 0, 0, 'nobody matches a stranger');
+
+        // A registration written after the index was built is found by the next $match.
+        const stranger: Patient = { resourceType: 'Patient', name: [{ given: ['Zebedee'], family: 'Quixotic' }], birthDate: '1901-01-01', gender: 'male' };
+        const created = await t.app.inject({ method: 'POST', url: '/fhir/Patient', payload: stranger });
+        assert.equal(created.statusCode, 201, created.body);
+        const later = await t.app.inject({ method: 'POST', url: '/fhir/Patient/$match', payload: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: stranger }] } });
+        assert.equal((later.json() as Bundle<Patient>).entry?.[0]?.resource?.id, (created.json() as Patient).id);
       } finally {
         await t.close();
       }
