@@ -230,7 +230,11 @@ function rawWeight(params: ModelParameters, k: number, level: number, value: str
  * different values of a personal identifier (an SSN) mean two people as often as a typo.
  */
 export function reviewReason(a: Prepared, b: Prepared, levels: ArrayLike<number>, config: MatcherConfig, offset = 0): string | undefined {
-  if (a.dobInvalid || b.dobInvalid) return 'invalid birth date';
+  if (a.dobInvalid || b.dobInvalid) {
+    // An impossible date one keystroke from the other record's date is that date mistyped.
+    const k = config.comparisons.findIndex((c) => c.kind === 'birthDate');
+    if (k < 0 || levels[offset + k]! !== 1 || a.dob.length !== b.dob.length) return 'invalid birth date';
+  }
   for (let k = 0; k < config.comparisons.length; k++) {
     const c = config.comparisons[k]!;
     if (c.conflictFrom === undefined || levels[offset + k]! < c.conflictFrom) continue;

@@ -40,11 +40,13 @@ describe('mpi comparisons', () => {
     assert.deepEqual(parseBirthDate('', today), { dob: '', invalid: false });
   });
 
-  it('never auto-links a record whose birth date is impossible, however well the rest agrees', () => {
+  it('never auto-links a record whose birth date is impossible (and no typo of the other), however well the rest agrees', () => {
     const e = explain(person({ birthDate: '2000-12-32' }), person({ id: 'y' }));
     assert.equal(e.classification, 'possible');
     assert.equal(e.reviewReason, 'invalid birth date');
     assert.equal(explain(person({}), person({ id: 'y' })).classification, 'match');
+    // One keystroke from the other's date (month 18 for 08): a typo of that date, linked.
+    assert.equal(explain(person({ birthDate: '1960-18-20' }), person({ id: 'y' })).classification, 'match');
   });
 
   it('two different SSNs, even one digit apart, go to review; other numbers keep typo tolerance', () => {
