@@ -1,7 +1,10 @@
 /**
- * The audit hash chain. Each row's hash is sha256 over the previous row's hash, its sequence number and
- * the canonical JSON of its AuditEvent (keys sorted, so a jsonb round trip does not change it). Deleting,
- * inserting, reordering or altering a row breaks the link at that row.
+ * The audit hash chains. The trail is several independent chains (so concurrent writers need not wait
+ * for one lock); in each, a row's hash is sha256 over the previous row's hash, its sequence number and
+ * the canonical JSON of its AuditEvent (keys sorted, so a jsonb round trip does not change it). Seq
+ * numbers are global and increase along a chain, with gaps where other chains' rows fall. Deleting,
+ * inserting, reordering or altering a row breaks the link at that row; each chain's recorded head (seq
+ * and hash of its last row) catches rows deleted from its end and a last row altered with its hash.
  */
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '@medplum/fhirtypes';
@@ -64,12 +67,20 @@ export interface ChainLink {
   hash: string;
 }
 
-/** Checks one row against the one before it (undefined for the first row); returns why it is broken, or undefined. */
+/** A chain's head as recorded by the appenders: its number and the seq and hash of its last row (seq 0: empty). */
+export interface ChainHead extends ChainLink {
+  chain: number;
+}
+
+/** Checks one row against the one before it in its chain (undefined for the chain's first row); returns why it is broken, or undefined. */
 export function checkLink(prev: ChainLink | undefined, row: ChainRow): string | undefined {
-  const expectedSeq = prev ? prev.seq + 1 : 1;
-  if (row.seq !== expectedSeq) return `sequence gap: expected row ${expectedSeq}, found row ${row.seq} (rows deleted or inserted)`;
+  if (prev && row.seq <= prev.seq) return `out of order: row ${row.seq} after row ${prev.seq}`;
   const expectedPrev = prev ? prev.hash : GENESIS_HASH;
-  if (row.prevHash !== expectedPrev) return 'prev_hash does not match the hash of the row before it';
+  if (row.prevHash !== expectedPrev) {
+    return prev
+      ? `prev_hash does not match the hash of row ${prev.seq} before it in the chain (rows between them deleted or inserted, or row ${prev.seq} altered)`
+      : 'prev_hash is not the genesis hash of an empty chain (the rows before it were deleted)';
+  }
   if (chainHash(row.prevHash, row.seq, row.content) !== row.hash) return 'content does not match its hash (row altered)';
   const c = auditColumns(row.content);
   const same =
@@ -83,9 +94,29 @@ export function checkLink(prev: ChainLink | undefined, row: ChainRow): string | 
   return undefined;
 }
 
+/**
+ * Checks a chain's rows against its head as read before the walk (`head`) and after it (`headAfter`):
+ * the walk must reach the head's row with the head's hash (else rows were deleted from the chain's
+ * end, or its last row altered together with its hash), and no row may lie beyond the later head (a
+ * row the appenders did not write). `last` is the last row walked; `atHead` the row walked whose seq
+ * is the head's, if any. Returns the offending seq and why, or undefined.
+ */
+export function checkHead(head: ChainHead, headAfter: ChainHead, last: ChainLink | undefined, atHead: ChainLink | undefined): { seq: number; reason: string } | undefined {
+  if (head.seq > 0) {
+    if (!atHead) {
+      const what = !last || last.seq < head.seq ? 'deleted from the end of' : 'deleted from';
+      return { seq: head.seq, reason: `row ${head.seq}, the head of chain ${head.chain}, is missing (rows ${what} the chain)` };
+    }
+    if (atHead.hash !== head.hash) return { seq: head.seq, reason: `row ${head.seq} does not match the hash recorded as the head of chain ${head.chain} (row altered)` };
+  }
+  if (last && last.seq > headAfter.seq) return { seq: last.seq, reason: `row ${last.seq} lies beyond the head of chain ${head.chain} (row inserted outside the appender)` };
+  return undefined;
+}
+
 export interface VerifyResult {
   ok: boolean;
   checked: number;
-  brokenAt?: { seq: number; reason: string };
-  lastHash: string;
+  brokenAt?: { seq: number; chain: number; reason: string };
+  /** The heads of the chains verified (seq and hash of each chain's last row): keep them elsewhere to anchor the trail. */
+  heads: ChainHead[];
 }

@@ -193,7 +193,7 @@ export function registerSecurityCommands(program: Command): void {
   const audit = program.command('audit').description('the audit trail');
   audit
     .command('verify')
-    .description('walk the hash chain and report the first broken link (exit 1 when broken)')
+    .description('walk the hash chains and report the first broken link (exit 1 when broken); prints each chain\'s head')
     .option('--json', 'print JSON')
     .option(...dataOption)
     .action(async (opts: { json?: boolean; data?: string }) => {
@@ -207,8 +207,11 @@ export function registerSecurityCommands(program: Command): void {
       });
       const seconds = (Date.now() - started) / 1000;
       if (opts.json) process.stdout.write(`${JSON.stringify({ ...r, seconds })}\n`);
-      else if (r.ok) process.stdout.write(`Audit chain intact: ${r.checked} events verified in ${seconds.toFixed(2)} s\n`);
-      else process.stderr.write(`Audit chain BROKEN at row seq=${r.brokenAt?.seq}: ${r.brokenAt?.reason} (${r.checked} events before it are intact)\n`);
+      else if (r.ok) {
+        const used = r.heads.filter((h) => h.seq > 0);
+        process.stdout.write(`Audit chain intact: ${r.checked} events verified in ${seconds.toFixed(2)} s (${used.length} of ${r.heads.length} chains in use)\n`);
+        for (const h of used) process.stdout.write(`  chain ${h.chain}: head row ${h.seq} ${h.hash}\n`);
+      } else process.stderr.write(`Audit chain BROKEN at row seq=${r.brokenAt?.seq} (chain ${r.brokenAt?.chain}): ${r.brokenAt?.reason} (${r.checked} events verified before it)\n`);
       process.exitCode = r.ok ? 0 : 1;
     });
 

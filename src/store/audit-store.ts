@@ -1,30 +1,87 @@
-/** SQL for the audit trail: chained appends (serialised by an advisory lock), reports, chain verification. */
+/**
+ * SQL for the audit trail: appends to one of several hash chains (migration 042), reports, chain
+ * verification. An appender locks the first chain head no other transaction holds, so concurrent
+ * audited writes do not wait for one another; the lock lasts until the caller's transaction ends.
+ */
 import type { AuditEvent } from '@medplum/fhirtypes';
-import { GENESIS_HASH, auditColumns, chainHash, checkLink, type ChainLink, type ChainRow, type VerifyResult } from '../audit/chain.js';
+import { auditColumns, chainHash, checkHead, checkLink, type ChainHead, type ChainLink, type ChainRow, type VerifyResult } from '../audit/chain.js';
 import type { Db, Queryable } from './db.js';
 
-const AUDIT_LOCK = 7_346_001;
+/** The chain each open transaction appends to, so a second append in it continues the same chain. */
+const chainOf = new WeakMap<Queryable, number>();
 
-/** Appends events to the chain inside the caller's transaction: they commit or roll back with its writes. */
+interface HeadRow {
+  chain: number;
+  seq: string | number;
+  hash: string;
+  seqs: (string | number)[] | string;
+}
+
+/** A bigint[] as node-postgres (array) or PGlite (array, or '{1,2}' text) returns it. */
+function numbers(v: (string | number)[] | string): number[] {
+  if (Array.isArray(v)) return v.map(Number);
+  return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean).map(Number);
+}
+
+const NEXT_SEQS = 'ARRAY(SELECT nextval(\'audit_event_seq\') FROM generate_series(1, $1::int)) AS seqs';
+
+/**
+ * Locks a chain head for the rest of the transaction and draws the events' seq numbers while holding
+ * it (so within a chain, seq order is commit order). Takes the first head nobody holds; when every
+ * chain is busy, waits for one.
+ */
+async function lockChain(tx: Queryable, n: number): Promise<{ chain: number; seq: number; hash: string; seqs: number[] }> {
+  const held = chainOf.get(tx);
+  let row: HeadRow | undefined;
+  if (held === undefined) {
+    row = (await tx.query<HeadRow>(
+      `WITH h AS MATERIALIZED (SELECT chain, seq, hash FROM audit_chain ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED)
+       SELECT h.chain, h.seq, h.hash, ${NEXT_SEQS} FROM h`,
+      [n],
+    )).rows[0];
+  }
+  if (!row) {
+    const count = Number((await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_chain')).rows[0]?.n ?? 1);
+    const chain = held ?? Math.floor(Math.random() * Math.max(count, 1));
+    row = (await tx.query<HeadRow>(
+      `WITH h AS MATERIALIZED (SELECT chain, seq, hash FROM audit_chain WHERE chain = $2 FOR UPDATE)
+       SELECT h.chain, h.seq, h.hash, ${NEXT_SEQS} FROM h`,
+      [n, chain],
+    )).rows[0];
+    if (!row) throw new Error(`audit chain ${chain} has no head row`);
+  }
+  const chain = Number(row.chain);
+  chainOf.set(tx, chain);
+  return { chain, seq: Number(row.seq), hash: row.hash, seqs: numbers(row.seqs) };
+}
+
+/**
+ * Appends events to a chain inside the caller's transaction (pass a transaction, not the pool): they
+ * commit or roll back with its writes, and the chain's head moves with them.
+ */
 export async function auditInTransaction(tx: Queryable, ...events: AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-  const last = (await tx.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1')).rows[0];
-  let seq = last ? Number(last.seq) : 0;
-  let prev = last ? last.hash : GENESIS_HASH;
+  const head = await lockChain(tx, events.length);
+  let prev = head.hash;
+  let seq = head.seq;
   const values: string[] = [];
-  const params: unknown[] = [];
-  for (const e of events) {
-    seq += 1;
+  const params: unknown[] = [head.chain];
+  events.forEach((e, i) => {
+    seq = head.seqs[i] as number;
     const hash = chainHash(prev, seq, e);
     const c = auditColumns(e);
     const b = params.length;
-    values.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}, $${b + 10})`);
+    values.push(`($1, $${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}, $${b + 10})`);
     params.push(seq, c.recorded, c.userName, c.patientIds, c.action, c.typeCode, c.outcome, e, prev, hash);
     prev = hash;
-  }
+  });
+  const s = params.push(seq);
+  const h = params.push(prev);
   await tx.query(
-    `INSERT INTO audit_event (seq, recorded, user_name, patient_ids, action, type_code, outcome, content, prev_hash, hash) VALUES ${values.join(', ')}`,
+    `WITH ins AS (
+       INSERT INTO audit_event (chain, seq, recorded, user_name, patient_ids, action, type_code, outcome, content, prev_hash, hash)
+       VALUES ${values.join(', ')} RETURNING 1)
+     UPDATE audit_chain SET seq = $${s}, hash = $${h} WHERE chain = $1`,
     params,
   );
 }
@@ -64,6 +121,7 @@ export class AuditWriter {
 }
 
 interface RawRow {
+  chain: number;
   seq: string | number;
   recorded: string | Date;
   user_name: string | null;
@@ -91,26 +149,58 @@ function toChainRow(r: RawRow): ChainRow {
   };
 }
 
-/** Walks the whole chain in seq order, in batches; stops at the first broken link. */
+async function readHeads(db: Queryable): Promise<ChainHead[]> {
+  const rows = (await db.query<{ chain: number; seq: string | number; hash: string }>('SELECT chain, seq, hash FROM audit_chain ORDER BY chain')).rows;
+  return rows.map((r) => ({ chain: Number(r.chain), seq: Number(r.seq), hash: r.hash }));
+}
+
+/**
+ * Walks every chain in (chain, seq) order, in batches (the next batch is read while this one is
+ * hashed); stops at the first broken link. Then checks each chain ends at its recorded head. Events
+ * appended while it runs are either walked or left for the next run; neither is reported as broken.
+ */
 export async function verifyAuditChain(db: Queryable, onProgress?: (checked: number) => void, batch = 5000): Promise<VerifyResult> {
-  let prev: ChainLink | undefined;
+  const heads = await readHeads(db);
+  const headOf = new Map(heads.map((h) => [h.chain, h]));
+  const walked = new Map<number, { last?: ChainLink; atHead?: ChainLink }>();
   let checked = 0;
-  for (;;) {
-    const rows = (await db.query<RawRow>(
-      'SELECT seq, recorded, user_name, patient_ids, action, type_code, outcome, content, prev_hash, hash FROM audit_event WHERE seq > $1 ORDER BY seq LIMIT $2',
-      [prev?.seq ?? 0, batch],
-    )).rows;
-    if (rows.length === 0) break;
+  const read = (chain: number, seq: number): Promise<{ rows: RawRow[] }> =>
+    db.query<RawRow>(
+      `SELECT chain, seq, recorded, user_name, patient_ids, action, type_code, outcome, content, prev_hash, hash FROM audit_event
+        WHERE (chain, seq) > ($1::smallint, $2::bigint) ORDER BY chain, seq LIMIT $3`,
+      [chain, seq, batch],
+    );
+  let next: Promise<{ rows: RawRow[] }> | undefined = read(-1, 0);
+  const broken = (seq: number, chain: number, reason: string): VerifyResult => {
+    next?.catch(() => undefined); // a read ahead nobody will use
+    return { ok: false, checked, brokenAt: { seq, chain, reason }, heads };
+  };
+  while (next) {
+    const rows: RawRow[] = (await next).rows;
+    const end: RawRow | undefined = rows[rows.length - 1];
+    next = end && rows.length === batch ? read(Number(end.chain), Number(end.seq)) : undefined;
     for (const raw of rows) {
+      const chain = Number(raw.chain);
       const row = toChainRow(raw);
-      const reason = checkLink(prev, row);
-      if (reason) return { ok: false, checked, brokenAt: { seq: row.seq, reason }, lastHash: prev?.hash ?? GENESIS_HASH };
-      prev = { seq: row.seq, hash: row.hash };
+      const head = headOf.get(chain);
+      if (!head) return broken(row.seq, chain, `row ${row.seq} is in chain ${chain}, which has no recorded head (row inserted outside the appender)`);
+      let w = walked.get(chain);
+      if (!w) walked.set(chain, (w = {}));
+      const reason = checkLink(w.last, row);
+      if (reason) return broken(row.seq, chain, reason);
+      w.last = { seq: row.seq, hash: row.hash };
+      if (row.seq === head.seq) w.atHead = w.last;
       checked += 1;
     }
     onProgress?.(checked);
   }
-  return { ok: true, checked, lastHash: prev?.hash ?? GENESIS_HASH };
+  const after = new Map((await readHeads(db)).map((h) => [h.chain, h]));
+  for (const head of heads) {
+    const w = walked.get(head.chain);
+    const b = checkHead(head, after.get(head.chain) ?? head, w?.last, w?.atHead);
+    if (b) return broken(b.seq, head.chain, b.reason);
+  }
+  return { ok: true, checked, heads };
 }
 
 export interface AuditQuery {

@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { backends } from '../helpers/db.js';
 import { buildAuditEvent } from '../../src/audit/balp.js';
-import { canonicalJson } from '../../src/audit/chain.js';
+import { GENESIS_HASH, canonicalJson, chainHash, auditColumns } from '../../src/audit/chain.js';
 import { auditInTransaction, queryAudit, verifyAuditChain } from '../../src/store/audit-store.js';
 import { openStore } from '../../src/store/open.js';
+import { listMigrations, migrate } from '../../src/store/migrate.js';
+import { createPGlite, wrapPGlite } from '../../src/store/pglite-adapter.js';
 import type { Db } from '../../src/store/db.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -99,8 +101,102 @@ for (const backend of backends()) {
         await db.close();
       }
     });
+
+    it('detects the newest rows of a chain deleted by a superuser, and names the first of them', async () => {
+      const db = await backend.open();
+      try {
+        await appendSome(db, 4);
+        const last = Number((await db.query<{ seq: number }>('SELECT max(seq)::int AS seq FROM audit_event')).rows[0]?.seq);
+        await db.exec('ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update');
+        await db.query('DELETE FROM audit_event WHERE seq = $1', [last]);
+        await db.exec('ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update');
+        const r = await verifyAuditChain(db);
+        assert.equal(r.ok, false);
+        assert.equal(r.brokenAt?.seq, last);
+        assert.match(r.brokenAt?.reason ?? '', /deleted from the end/);
+        assert.equal(r.checked, 3);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('refuses moving a chain head back or deleting it from the application', async () => {
+      const db = await backend.open();
+      try {
+        await appendSome(db, 2);
+        await assert.rejects(db.query('UPDATE audit_chain SET seq = seq - 1 WHERE chain = 0'), /only move forward/);
+        await assert.rejects(db.query('DELETE FROM audit_chain WHERE chain = 0'), /only move forward/);
+        await assert.rejects(db.query('TRUNCATE audit_chain'), /only move forward/);
+        assert.equal((await verifyAuditChain(db)).ok, true);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('concurrent appends spread over several chains; every chain verifies, and a row deleted in any of them is named', async () => {
+      const db = await backend.open();
+      try {
+        // 24 transactions at once, each holding its chain for a moment, as audited writes do until commit
+        await Promise.all(Array.from({ length: 24 }, (_, i) => db.transaction(async (tx) => {
+          await auditInTransaction(tx, buildAuditEvent({ kind: { type: 'rest', interaction: 'create' }, success: true, user: { username: `w${i}` }, patientIds: [`p${i}`] }));
+          await tx.query('SELECT pg_sleep(0.02)');
+          await auditInTransaction(tx, buildAuditEvent({ kind: { type: 'rest', interaction: 'read' }, success: true, user: { username: `w${i}` }, patientIds: [`p${i}`] }));
+        })));
+        const r = await verifyAuditChain(db);
+        assert.deepEqual([r.ok, r.checked], [true, 48]);
+        const chains = (await db.query<{ chain: number; n: number }>('SELECT chain, count(*)::int AS n FROM audit_event GROUP BY chain ORDER BY chain')).rows;
+        // the two events of one transaction are consecutive links of one chain
+        const pairs = (await db.query<{ n: number }>(`SELECT count(DISTINCT chain)::int AS n FROM audit_event GROUP BY user_name`)).rows;
+        assert.ok(pairs.every((p) => Number(p.n) === 1), 'one transaction, one chain');
+        if (backend.name === 'postgres') assert.ok(chains.length > 1, `several chains in use: ${JSON.stringify(chains)}`);
+        // delete the middle row of the busiest chain
+        const busiest = chains.reduce((a, b) => (Number(b.n) > Number(a.n) ? b : a));
+        const rows = (await db.query<{ seq: number }>('SELECT seq::int AS seq FROM audit_event WHERE chain = $1 ORDER BY seq', [busiest.chain])).rows.map((x) => Number(x.seq));
+        const victim = rows[Math.floor(rows.length / 2)] as number;
+        const following = rows[rows.indexOf(victim) + 1];
+        await db.exec('ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update');
+        await db.query('DELETE FROM audit_event WHERE seq = $1', [victim]);
+        await db.exec('ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update');
+        const bad = await verifyAuditChain(db);
+        assert.equal(bad.ok, false);
+        assert.equal(bad.brokenAt?.chain, Number(busiest.chain));
+        assert.equal(bad.brokenAt?.seq, following ?? victim);
+        assert.match(bad.brokenAt?.reason ?? '', /deleted/);
+      } finally {
+        await db.close();
+      }
+    });
   });
 }
+
+describe('a trail written before the chains (migration 042)', () => {
+  it('keeps verifying: the old linear chain is chain 0, and new events continue it', async () => {
+    const p = await createPGlite();
+    const db = wrapPGlite(p);
+    try {
+      await migrate(db, listMigrations().filter((m) => m.version <= 41));
+      let prev = GENESIS_HASH;
+      for (let seq = 1; seq <= 3; seq++) {
+        const e = buildAuditEvent({ kind: { type: 'login' }, success: true, user: { username: `old${seq}` } });
+        const c = auditColumns(e);
+        const hash = chainHash(prev, seq, e);
+        await db.query(
+          'INSERT INTO audit_event (seq, recorded, user_name, patient_ids, action, type_code, outcome, content, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+          [seq, c.recorded, c.userName, c.patientIds, c.action, c.typeCode, c.outcome, e, prev, hash],
+        );
+        prev = hash;
+      }
+      await migrate(db);
+      assert.equal((await verifyAuditChain(db)).ok, true);
+      await appendSome(db, 2);
+      const r = await verifyAuditChain(db);
+      assert.deepEqual([r.ok, r.checked], [true, 5]);
+      assert.deepEqual((await db.query<{ seq: number }>('SELECT seq::int AS seq FROM audit_event ORDER BY seq')).rows.map((x) => Number(x.seq)), [1, 2, 3, 4, 5]);
+    } finally {
+      await db.close();
+    }
+  });
+});
 
 describe('custodian audit verify (CLI)', () => {
   it('exits 0 on an intact chain and non-zero naming the altered row', async () => {
