@@ -19,7 +19,10 @@ import type { Interaction } from '../security/smart-scopes.js';
 import { verifyAccessToken, type AccessClaims } from '../security/tokens.js';
 import { AuditWriter, auditInTransaction } from '../store/audit-store.js';
 import type { RecordContext } from '../records/context.js';
-import type { Db } from '../store/db.js';
+import type { Db, Queryable } from '../store/db.js';
+import type { WriteResult } from '../store/repository.js';
+import { patientCompartments } from '../fhir/compartments.js';
+import { buildIndexRows } from '../fhir/index-values.js';
 import { activeBreakGlassPatients, findSession, findUserById, signingSecret, touchSession, visibilityFacts } from '../store/security-store.js';
 import { forbidden, issue, outcome, OperationOutcomeError, unauthorized } from '../fhir/outcomes.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -232,7 +235,17 @@ export async function registerSecurity(app: FastifyInstance, db: Db, auth: AuthO
     const { rule } = routeKey(request);
     const isRead = request.method === 'GET' || (rule?.kind === 'fhir' && (rule.action === 'read' || rule.action === 'search'));
     if (!isRead) {
-      // a write echoes what its author sent: note it for the audit, hide nothing
+      // a write echoes what its author sent: note it for the audit, hide nothing; but a conditional
+      // create that matched returns the stored resource, which a patient/ token sees only from its patient
+      if (sec.patientOnly && sec.patient) {
+        const facts = await visibilityFacts(db, resources.map((r) => ({ resourceType: r.resourceType, id: r.id as string })));
+        const outside = resources.some((r) => !(facts.get(`${r.resourceType}/${r.id}`)?.compartments ?? []).includes(sec.patient as string));
+        if (outside) {
+          reply.code(403);
+          info.kind = { type: 'access-denied' };
+          return outcome(issue('error', 'forbidden', 'This record is outside the patient context of the token'));
+        }
+      }
       for (const r of resources) info.references.push(`${r.resourceType}/${r.id}`);
       return payload;
     }
@@ -323,17 +336,65 @@ export async function registerSecurity(app: FastifyInstance, db: Db, auth: AuthO
   return runtime;
 }
 
+/** Patients whose compartments held the previous versions of updated resources (read in the write's transaction). */
+async function previousCompartments(tx: Queryable, updated: WriteResult[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (updated.length === 0) return out;
+  const rows = (await tx.query<{ resource_type: string; id: string; content: Resource | string }>(
+    `SELECT h.resource_type, h.id, h.content FROM resource_history h
+       JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(t, i, v) ON h.resource_type = k.t AND h.id = k.i AND h.version_id = k.v
+      WHERE NOT h.deleted`,
+    [updated.map((r) => r.resourceType), updated.map((r) => r.id), updated.map((r) => r.versionId - 1)],
+  )).rows;
+  for (const row of rows) {
+    const prev = (typeof row.content === 'string' ? JSON.parse(row.content) : row.content) as Resource;
+    out.set(`${row.resource_type}/${row.id}`, patientCompartments(prev, buildIndexRows(prev).reference));
+  }
+  return out;
+}
+
 /**
- * The audit hook of a FHIR write for the record services: the AuditEvent is appended to the chain
+ * A SMART patient/ token writes only inside its patient's compartment: every resource it creates,
+ * updates or deletes must be in that compartment before (updates, deletes) and after (creates,
+ * updates) the write. Runs in the write's transaction, so a refused write rolls back whole.
+ */
+async function enforcePatientScope(tx: Queryable, patient: string, results: WriteResult[]): Promise<void> {
+  const before = await previousCompartments(tx, results.filter((r) => r.outcome === 'updated'));
+  for (const r of results) {
+    if (r.outcome === 'already-deleted' && r.compartments.length === 0) continue; // nothing there, nothing written
+    const sets = [r.compartments];
+    const prev = before.get(`${r.resourceType}/${r.id}`);
+    if (prev) sets.push(prev);
+    if (!sets.every((c) => c.includes(patient))) {
+      throw forbidden(`${r.resourceType}/${r.id} is outside the compartment of Patient/${patient}, the patient of this token; a patient/ scope writes only there`);
+    }
+  }
+}
+
+/**
+ * The in-transaction hook of a FHIR write for the record services: refuses writes outside the
+ * patient compartment of a SMART patient/ token, then appends the write's AuditEvent to the chain
  * inside the write's own transaction, so a write and its audit record commit together (or neither).
- * Undefined when the request is not authenticated or auditing is off.
+ * Undefined when there is nothing to do (not authenticated, or auditing off and no patient scope).
  */
 export function transactionAuditor(request: FastifyRequest): RecordContext['audit'] {
   const sec = request.security;
   const info = request.auditInfo;
   const runtime = (request.server as Partial<FastifyInstance>).securityRuntime;
-  if (!sec || !info || !runtime?.audit) return undefined;
+  if (!sec || !info) return undefined;
+  const patient = sec.patientOnly ? sec.patient : undefined;
+  const audit = !!runtime?.audit;
+  if (!audit && !patient) return undefined;
   return async (tx, interaction, results) => {
+    if (patient) {
+      try {
+        await enforcePatientScope(tx, patient, results);
+      } catch (err) {
+        info.kind = { type: 'access-denied' };
+        throw err;
+      }
+    }
+    if (!audit) return;
     const references = results.filter((r) => r.versionId > 0).map((r) => `${r.resourceType}/${r.id}`);
     const patientIds = [...new Set(results.flatMap((r) => r.compartments))];
     await auditInTransaction(tx, buildAuditEvent({
