@@ -3,7 +3,8 @@ import type { Prepared } from './prepare.js';
 import type { BlockingRule, MatcherConfig } from './types.js';
 
 const ruleKeys = (rule: string[] | BlockingRule): string[] => (Array.isArray(rule) ? rule : rule.keys);
-const ruleCap = (rule: string[] | BlockingRule, config: MatcherConfig): number => (Array.isArray(rule) ? config.maxBlockSize : Math.min(rule.maxBlockSize, config.maxBlockSize));
+/** The largest block a rule compares (blocks above it are skipped). */
+export const ruleCap = (rule: string[] | BlockingRule, config: MatcherConfig): number => (Array.isArray(rule) ? config.maxBlockSize : Math.min(rule.maxBlockSize, config.maxBlockSize));
 
 /** The value of one derived blocking key; '' means missing (the rule does not apply). */
 export function blockingKey(name: string, p: Prepared): string {
@@ -47,6 +48,12 @@ export function blockingKey(name: string, p: Prepared): string {
     default:
       throw new Error(`Unknown blocking key ${name}`);
   }
+}
+
+/** The block size cap of a key as blockingKeys writes it ("ruleIndex:values"). */
+export function keyCap(key: string, config: MatcherConfig): number {
+  const rule = config.blocking[Number(key.slice(0, key.indexOf(':')))];
+  return rule ? ruleCap(rule, config) : config.maxBlockSize;
 }
 
 /** The keys a record is filed under, one per applicable rule ("ruleIndex:values"). */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, Patient, Provenance, Resource, Task } from '@medplum/fhirtypes';
 import { badRequest, conflict, issue, notFound, OperationOutcomeError, outcome } from '../fhir/outcomes.js';
-import { blockingKeys } from '../mpi/blocking.js';
+import { blockingKeys, keyCap } from '../mpi/blocking.js';
 import { DEFAULT_CONFIG } from '../mpi/default-config.js';
 import { patientToPerson } from '../mpi/fhir-person.js';
 import { clusterMatches, deduplicate, matchRecord } from '../mpi/matcher.js';
@@ -157,8 +157,12 @@ export async function matchPatient(db: Db, patient: Patient, opts: MatchOptions 
   await syncKeys(db, config);
   const query = patientToPerson({ ...patient, id: patient.id ?? '' });
   const keys = blockingKeys(prepare(query, config), config);
-  const ids = keys.length
-    ? (await db.query<{ patient_id: string }>('SELECT DISTINCT patient_id FROM mpi_key WHERE key = ANY($1::text[]) LIMIT 5000', [keys])).rows.map((r) => r.patient_id)
+  // The blocks the whole-store run would compare: a key shared by more records than its rule's cap
+  // is left out here as it is there.
+  const sizes = keys.length ? (await db.query<{ key: string; n: number }>('SELECT key, count(*)::int AS n FROM mpi_key WHERE key = ANY($1::text[]) GROUP BY key', [keys])).rows : [];
+  const usable = sizes.filter((r) => Number(r.n) < keyCap(r.key, config)).map((r) => r.key);
+  const ids = usable.length
+    ? (await db.query<{ patient_id: string }>('SELECT DISTINCT patient_id FROM mpi_key WHERE key = ANY($1::text[]) LIMIT 5000', [usable])).rows.map((r) => r.patient_id)
     : [];
   const patients = await loadPatients(db, ids);
   const byId = new Map(patients.map((p) => [p.id!, p]));
