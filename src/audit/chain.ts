@@ -13,10 +13,26 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  // plain loops and one string: verify runs this over every event, and it dominates a verify's time
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (i > 0) s += ',';
+      s += v === undefined ? 'null' : canonicalJson(v);
+    }
+    return `${s}]`;
+  }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  const keys = Object.keys(obj).sort();
+  let s = '{';
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (s.length > 1) s += ',';
+    s += `${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${s}}`;
 }
 
 export function chainHash(prevHash: string, seq: number, content: unknown): string {

@@ -27,6 +27,12 @@ describe('canonical JSON', () => {
   it('does not depend on key order', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: 'z' } }), canonicalJson({ a: { c: 'z', d: [1, { x: 1, y: 2 }] }, b: 1 }));
   });
+
+  it('is pinned: rows already written keep their hashes', () => {
+    const v = { resourceType: 'AuditEvent', b: [1, 'x', null, undefined, { z: true, a: 1.5, u: undefined }], a: { 'é': 'ü"\n', A: -0, e: 1e21 }, t: 'line\u2028' };
+    assert.equal(canonicalJson(v), '{"a":{"A":0,"e":1e+21,"é":"ü\\"\\n"},"b":[1,"x",null,null,{"a":1.5,"z":true}],"resourceType":"AuditEvent","t":"line\u2028"}');
+    assert.equal(chainHash(GENESIS_HASH, 7, v), '6826da3fe2fd374cdae49ac6e176f3670f64d91237968b425f5c5e6c45892458');
+  });
 });
 
 for (const backend of backends()) {
