@@ -42,9 +42,11 @@ export function wrapPGlite(pglite: PGlite): Db {
   };
 }
 
-export async function createPGlite(dataDir?: string): Promise<PGlite> {
+/** `loadDataDir`: start from a dumped data folder (PGlite's `dumpDataDir`) instead of running initdb. */
+export async function createPGlite(dataDir?: string, options: { loadDataDir?: Blob } = {}): Promise<PGlite> {
   return PGlite.create(dataDir, {
     extensions: { pg_trgm, fuzzystrmatch },
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
   });
 }
 

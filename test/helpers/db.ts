@@ -1,35 +1,23 @@
 /**
  * Test databases. `backends()` lists PGlite always and PostgreSQL when TEST_DATABASE_URL is set, so
- * one suite runs against both. Each `open()` gives a fresh, migrated, empty database: a clone of one
- * migrated PGlite template per process, or a new schema on the PostgreSQL server.
+ * one suite runs against both. Each `open()` gives a fresh, migrated, empty database: a PGlite loaded from
+ * the migrated template (pglite-template.ts), or a new schema on the PostgreSQL server.
  */
 import { randomBytes } from 'node:crypto';
-import type { PGlite } from '@electric-sql/pglite';
 import type { Db } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrate.js';
 import { openPg } from '../../src/store/pg-adapter.js';
 import { createPGlite, wrapPGlite } from '../../src/store/pglite-adapter.js';
+import { pgliteTemplate } from './pglite-template.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
   open(): Promise<Db>;
 }
 
-let template: Promise<PGlite> | undefined;
-
-async function pgliteTemplate(): Promise<PGlite> {
-  template ??= (async () => {
-    const p = await createPGlite();
-    await migrate(wrapPGlite(p));
-    return p;
-  })();
-  return template;
-}
-
+/** A new in-memory PGlite loaded from the migrated template (no initdb, no migrations to run). */
 export async function openPGliteTest(): Promise<Db> {
-  const t = await pgliteTemplate();
-  const clone = (await t.clone()) as PGlite;
-  return wrapPGlite(clone);
+  return wrapPGlite(await createPGlite(undefined, { loadDataDir: await pgliteTemplate() }));
 }
 
 export async function openPostgresTest(url: string): Promise<Db> {
