@@ -18,6 +18,13 @@ const walk = (dir) => {
 const only = process.argv.slice(2);
 walk(path.join(root, 'test'));
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
+const env = { ...process.env, NODE_NO_WARNINGS: '1' };
+
+// The migrated PGlite every test database starts from (test/helpers/pglite-template.ts): built once here, before
+// the test processes start, rather than by each of them.
+const template = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/pglite-template.ts'], { cwd: root, stdio: 'inherit', env });
+if (template.status !== 0) process.exit(template.status ?? 1);
+
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...selected];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 process.exit(r.status ?? 1);
