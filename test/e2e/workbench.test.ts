@@ -26,19 +26,20 @@ const passwords = new Map<string, string>();
 const consoleErrors: string[] = [];
 
 /**
- * The server, built in-process the way `custodian serve --demo` builds it (store, definitions, demo users with
- * printed passwords, security on, web app), on a subset of the demo dataset so the test stays quick on a busy
- * machine. E2E_FULL_DEMO=1 starts the real `custodian serve --demo` process with the whole dataset instead.
+ * The server, built in-process the way `custodian serve --demo` builds it (store, here an in-memory PGlite loaded
+ * from the migrated test template; definitions, demo users with printed passwords, security on, web app), on a
+ * subset of the demo dataset so the test stays quick on a busy machine. E2E_FULL_DEMO=1 starts the real
+ * `custodian serve --demo` process with the whole dataset instead.
  */
 async function startServer(): Promise<void> {
   dataDir = mkdtempSync(path.join(tmpdir(), 'custodian-e2e-'));
   if (process.env.E2E_FULL_DEMO === '1') return startServerProcess();
-  const { openStore } = await import('../../src/store/open.js');
+  const { openPGliteTest } = await import('../helpers/db.js');
   const { loadDefinitions } = await import('../../src/fhir/definitions.js');
   const { importFiles } = await import('../../src/records/import-files.js');
   const { prepareServeUsers, jwtSecret } = await import('../../src/cli/security-command.js');
   const { buildApp } = await import('../../src/server/app.js');
-  const db = await openStore({ dataDir });
+  const db = await openPGliteTest(); // the migrated store, as openStore leaves it, without initdb's seconds
   loadDefinitions();
   const demo = path.join(root, 'data/demo');
   const synthea = readdirSync(path.join(demo, 'synthea')).sort().slice(0, 8).map((f) => path.join(demo, 'synthea', f));
