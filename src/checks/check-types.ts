@@ -25,14 +25,27 @@ export interface MemoryVerdict {
 
 /**
  * Shared per-row work of one grouped statement (all checks of one resource type in one scan): each
- * element path is extracted from the JSON once per row, and each referenced resource (the patient,
- * the encounter) is joined once, whatever number of checks use it.
+ * element path is extracted from the JSON once per row, each value derived from it (its first value
+ * as a date, as a number, whether every value is a string) is computed once per row, and each
+ * referenced resource (the patient, the encounter) is joined once, whatever number of checks use it.
  */
 export interface SqlRow {
   /** A jsonb array of the values at `path` in the row's content (extracted once per row). */
   arr(path: string): string;
-  /** The columns of the resource of `type` that the first value at `refPath` points to (one hash join per type and path). */
+  /** Whether every value at `path` is a JSON string (then ?| and <@ compare exactly as text). */
+  allStrings(path: string): string;
+  /** custodian_date_lo / custodian_date_hi of the first value at `path`. */
+  lo(path: string): string;
+  hi(path: string): string;
+  /** The first value at `path` as numeric when it is a JSON number, else NULL. */
+  num(path: string): string;
+  /**
+   * The alias of the resource of `type` that the first value at `refPath` points to (one hash join
+   * per type and path), with columns: Patient gender, birth, death; Encounter pstart, pend.
+   */
   target(type: 'Patient' | 'Encounter', refPath: string): string;
+  /** custodian_date_lo / _hi of a date column of a target (birth, death, pstart, pend). */
+  targetDate(alias: string, col: 'birth' | 'death' | 'pstart' | 'pend', bound: 'lo' | 'hi'): string;
 }
 
 export interface CheckType {
@@ -63,12 +76,22 @@ const refId = (e: string): string => `split_part(${e}, '/', 2)`;
 
 /**
  * Builds the FROM clause of one scan over `resource b`: a LATERAL (OFFSET 0, so evaluated once per
- * row and never inlined) that extracts each requested path once, and one hash-joinable LEFT JOIN per
- * referenced (type, reference path), over only the few columns the checks read.
+ * row and never inlined) that extracts each requested path once, a second one that derives values
+ * from those arrays once per row (dates, numbers, string-ness), and one hash-joinable LEFT JOIN per
+ * referenced (type, reference path) over only the few columns the checks read, with the target's
+ * dates computed once per target row.
+ *
+ * Eager derivation computes a date for every row that has one, where a check alone would compute it
+ * only for the rows it applies to; the two differ only when a date that matches the FHIR pattern is
+ * not a calendar date (custodian_date_lo raises). `lazy` keeps the per-check form (derived values
+ * inline in each check's expression), which the engine uses when it retries a check on its own, so
+ * such an error stays with the checks that meet it.
  */
 export class SqlRowBuilder implements SqlRow {
   private readonly paths = new Map<string, string>();
-  private readonly targets = new Map<string, { alias: string; sql: string }>();
+  private readonly derived = new Map<string, { col: string; sql: string }>();
+  private readonly targets = new Map<string, { alias: string; type: 'Patient' | 'Encounter'; on: string; dates: Set<string> }>();
+  constructor(private readonly lazy = false) {}
   arr(path: string): string {
     let c = this.paths.get(path);
     if (!c) {
@@ -77,35 +100,72 @@ export class SqlRowBuilder implements SqlRow {
     }
     return `x.${c}`;
   }
+  private derive(kind: string, path: string, make: (a: string) => string): string {
+    if (this.lazy) return `(${make(this.arr(path))})`;
+    const key = `${kind}|${path}`;
+    let d = this.derived.get(key);
+    if (!d) {
+      d = { col: `y${this.derived.size}`, sql: make(this.arr(path)) };
+      this.derived.set(key, d);
+    }
+    return `y.${d.col}`;
+  }
+  allStrings(path: string): string {
+    return this.derive('s', path, (a) => `NOT jsonb_path_exists(${a}, '$[*] ? (@.type() != "string")')`);
+  }
+  lo(path: string): string {
+    return this.derive('lo', path, (a) => lo(`((${a} -> 0) #>> '{}')`));
+  }
+  hi(path: string): string {
+    return this.derive('hi', path, (a) => hi(`((${a} -> 0) #>> '{}')`));
+  }
+  num(path: string): string {
+    return this.derive('n', path, (a) => `(CASE WHEN jsonb_typeof(${a} -> 0) = 'number' THEN ((${a} -> 0) #>> '{}')::numeric END)`);
+  }
   target(type: 'Patient' | 'Encounter', refPath: string): string {
     const key = `${type}|${refPath}`;
     let t = this.targets.get(key);
     if (!t) {
-      const alias = `t${this.targets.size}`;
-      const cols = type === 'Patient'
-        ? `content ->> 'gender' AS gender, content ->> 'birthDate' AS birth, content ->> 'deceasedDateTime' AS death`
-        : `content #>> '{period,start}' AS pstart, content #>> '{period,end}' AS pend`;
-      t = { alias, sql: `LEFT JOIN (SELECT id, ${cols} FROM resource WHERE resource_type = ${lit(type)} AND NOT deleted) ${alias} ON ${alias}.id = ${refId(fFirst(this, refPath))}` };
+      t = { alias: `t${this.targets.size}`, type, on: refId(fFirst(this, refPath)), dates: new Set() };
       this.targets.set(key, t);
     }
     return t.alias;
   }
-  /** `resource b` with the extraction lateral and the joins (call after every fragment is built). */
+  targetDate(alias: string, col: 'birth' | 'death' | 'pstart' | 'pend', bound: 'lo' | 'hi'): string {
+    if (this.lazy) return (bound === 'lo' ? lo : hi)(`${alias}.${col}`);
+    [...this.targets.values()].find((t) => t.alias === alias)!.dates.add(`${col}_${bound}`);
+    return `${alias}.${col}_${bound}`;
+  }
+  /** `resource b` with the extraction laterals and the joins (call after every fragment is built). */
   from(): string {
     const cols = [...this.paths].map(([p, c]) => `jsonb_path_query_array(b.content, ${jp(p)}) AS ${c}`);
     const lateral = cols.length ? ` CROSS JOIN LATERAL (SELECT ${cols.join(', ')} OFFSET 0) x` : '';
-    return `resource b${lateral} ${[...this.targets.values()].map((t) => t.sql).join(' ')}`;
+    const derived = this.derived.size ? ` CROSS JOIN LATERAL (SELECT ${[...this.derived.values()].map((d) => `${d.sql} AS ${d.col}`).join(', ')} OFFSET 0) y` : '';
+    const joins = [...this.targets.values()].map((t) => {
+      // jsonb_to_record reads the (often compressed) content once for all the columns.
+      const [rec, src]: [string, Record<string, string>] = t.type === 'Patient'
+        ? ['r(gender text, "birthDate" text, "deceasedDateTime" text)', { gender: 'r.gender', birth: 'r."birthDate"', death: 'r."deceasedDateTime"' }]
+        : ['r(period jsonb)', { pstart: `r.period ->> 'start'`, pend: `r.period ->> 'end'` }];
+      const dates = [...t.dates].map((d) => {
+        const [col, bound] = d.split('_') as [string, 'lo' | 'hi'];
+        return `${(bound === 'lo' ? lo : hi)(`(${src[col]!})`)} AS ${d}`;
+      });
+      // OFFSET 0 keeps the subquery whole, so its dates are computed once per target row (hash build).
+      const cols = [...Object.entries(src).map(([k, e]) => `${e} AS ${k}`), ...dates].join(', ');
+      return `LEFT JOIN (SELECT id, ${cols} FROM resource CROSS JOIN LATERAL jsonb_to_record(content) AS ${rec}
+        WHERE resource_type = ${lit(t.type)} AND NOT deleted${dates.length ? ' OFFSET 0' : ''}) ${t.alias} ON ${t.alias}.id = ${t.on}`;
+    });
+    return `resource b${lateral}${derived} ${joins.join(' ')}`;
   }
 }
-/** The JSON of a list of values, for containment tests. */
-const jsonList = (xs: string[]): string => `${lit(JSON.stringify(xs))}::jsonb`;
-/** True when every value of the array is a JSON string (then ?| and <@ compare exactly as text). */
-const allStrings = (a: string): string => `NOT jsonb_path_exists(${a}, '$[*] ? (@.type() != "string")')`;
 const fHas = (row: SqlRow, path: string): string => `(jsonb_array_length(${row.arr(path)}) > 0)`;
 const fFirst = (row: SqlRow, path: string): string => `((${row.arr(path)} -> 0) #>> '{}')`;
+/** The JSON of a list of values, for containment tests. */
+const jsonList = (xs: string[]): string => `${lit(JSON.stringify(xs))}::jsonb`;
+/** Any value at the path, as text, is one of `values` (?| when every value is a string). */
 const fAnyIn = (row: SqlRow, path: string, values: string[]): string => {
   const a = row.arr(path);
-  return `(CASE WHEN ${allStrings(a)} THEN ${a} ?| ${textArray(values)} ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE (v #>> '{}') = ANY(${textArray(values)})) END)`;
+  return `(CASE WHEN ${row.allStrings(path)} THEN ${a} ?| ${textArray(values)} ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE (v #>> '{}') = ANY(${textArray(values)})) END)`;
 };
 const fWhen = (row: SqlRow, w: When | undefined): string => (!w ? 'true' : w.in ? fAnyIn(row, w.path, w.in) : fHas(row, w.path));
 
@@ -174,7 +234,7 @@ const allowedValues: CheckType = {
     const values = strs(i, 'values');
     return {
       applies: `${fWhen(row, whenOf(i))} AND ${fHas(row, str(i, 'path'))}`,
-      bad: `(CASE WHEN ${allStrings(a)} THEN NOT (${a} <@ ${jsonList(values)}) ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE NOT ((v #>> '{}') = ANY(${textArray(values)}))) END)`,
+      bad: `(CASE WHEN ${row.allStrings(str(i, 'path'))} THEN NOT (${a} <@ ${jsonList(values)}) ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(${a}) v WHERE NOT ((v #>> '{}') = ANY(${textArray(values)}))) END)`,
     };
   },
   memory: (i, r) => {
@@ -188,7 +248,10 @@ const pattern: CheckType = {
   name: 'pattern',
   sql: (i, _s, row) => ({
     applies: `${fWhen(row, whenOf(i))} AND ${fHas(row, str(i, 'path'))}`,
-    bad: `(${fHas(row, str(i, 'path'))} AND EXISTS (SELECT 1 FROM jsonb_array_elements(${row.arr(str(i, 'path'))}) v WHERE NOT ((v #>> '{}') ~ ${lit(str(i, 'regex'))})))`,
+    // One value (the usual case) is tested without a subquery; NULL (a JSON null) is not offending.
+    bad: `(CASE jsonb_array_length(${row.arr(str(i, 'path'))}) WHEN 0 THEN false
+      WHEN 1 THEN COALESCE(NOT (((${row.arr(str(i, 'path'))} -> 0) #>> '{}') ~ ${lit(str(i, 'regex'))}), false)
+      ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(${row.arr(str(i, 'path'))}) v WHERE NOT ((v #>> '{}') ~ ${lit(str(i, 'regex'))})) END)`,
   }),
   memory: (i, r) => {
     const vs = pathStrings(r, str(i, 'path'));
@@ -201,7 +264,7 @@ const dateOrder: CheckType = {
   name: 'date-order',
   sql: (i, _s, row) => ({
     applies: `${fHas(row, str(i, 'startPath'))} AND ${fHas(row, str(i, 'endPath'))}`,
-    bad: `${hi(fFirst(row, str(i, 'endPath')))} < ${lo(fFirst(row, str(i, 'startPath')))}`,
+    bad: `${row.hi(str(i, 'endPath'))} < ${row.lo(str(i, 'startPath'))}`,
   }),
   memory: (i, r) => {
     const s = loMs(firstString(r, str(i, 'startPath')));
@@ -212,7 +275,7 @@ const dateOrder: CheckType = {
 
 const notFuture: CheckType = {
   name: 'not-future',
-  sql: (i, scope, row) => ({ applies: fHas(row, str(i, 'path')), bad: `${lo(fFirst(row, str(i, 'path')))} > ${ts(scope.now)}` }),
+  sql: (i, scope, row) => ({ applies: fHas(row, str(i, 'path')), bad: `${row.lo(str(i, 'path'))} > ${ts(scope.now)}` }),
   memory: (i, r, ctx) => {
     const v = loMs(firstString(r, str(i, 'path')));
     return { applies: v !== undefined, bad: v !== undefined && v > ctx.now.getTime() };
@@ -223,11 +286,11 @@ const plausibleRange: CheckType = {
   name: 'plausible-range',
   sql: (i, _s, row) => {
     const path = str(i, 'path', 'valueQuantity.value');
-    const v = `(CASE WHEN jsonb_typeof(${row.arr(path)} -> 0) = 'number' THEN (${fFirst(row, path)})::numeric END)`;
+    const v = row.num(path);
     const conds: string[] = [];
     if (num(i, 'min') !== undefined) conds.push(`${v} < ${num(i, 'min')}`);
     if (num(i, 'max') !== undefined) conds.push(`${v} > ${num(i, 'max')}`);
-    return { applies: `${fWhen(row, whenOf(i))} AND jsonb_typeof(${row.arr(path)} -> 0) = 'number'`, bad: conds.join(' OR ') || 'false' };
+    return { applies: `${fWhen(row, whenOf(i))} AND ${v} IS NOT NULL`, bad: conds.join(' OR ') || 'false' };
   },
   memory: (i, r) => {
     const v = pathValues(r, str(i, 'path', 'valueQuantity.value'))[0];
@@ -276,7 +339,7 @@ const patientAge: CheckType = {
   name: 'patient-age',
   sql: (i, _s, row) => {
     const pt = row.target('Patient', subjectPath(i));
-    const age = `date_part('year', age(${lo(fFirst(row, str(i, 'datePath')))}, ${lo(`${pt}.birth`)}))`;
+    const age = `date_part('year', age(${row.lo(str(i, 'datePath'))}, ${row.targetDate(pt, 'birth', 'lo')}))`;
     const conds: string[] = [];
     if (num(i, 'minAge') !== undefined) conds.push(`${age} < ${num(i, 'minAge')}`);
     if (num(i, 'maxAge') !== undefined) conds.push(`${age} > ${num(i, 'maxAge')}`);
@@ -303,14 +366,16 @@ const patientAge: CheckType = {
 const withinLife: CheckType = {
   name: 'within-life',
   sql: (i, _s, row) => {
-    const d = fFirst(row, str(i, 'datePath'));
     const slack = num(i, 'slackDays', 7)!;
     const pt = i.resourceType === 'Patient' ? undefined : row.target('Patient', subjectPath(i));
     const birth = pt ? `${pt}.birth` : `(b.content ->> 'birthDate')`;
     const death = pt ? `${pt}.death` : `(b.content ->> 'deceasedDateTime')`;
+    const birthLo = pt ? row.targetDate(pt, 'birth', 'lo') : lo(birth);
+    const deathHi = pt ? row.targetDate(pt, 'death', 'hi') : hi(death);
+    const datePath = str(i, 'datePath');
     return {
-      applies: `${fHas(row, str(i, 'datePath'))} AND ${birth} IS NOT NULL`,
-      bad: `${hi(d)} < ${lo(birth)} OR (${death} IS NOT NULL AND ${lo(d)} > ${hi(death)} + interval '${slack} days')`,
+      applies: `${fHas(row, datePath)} AND ${birth} IS NOT NULL`,
+      bad: `${row.hi(datePath)} < ${birthLo} OR (${death} IS NOT NULL AND ${row.lo(datePath)} > ${deathHi} + interval '${slack} days')`,
     };
   },
   memory: (i, r, ctx) => {
@@ -329,12 +394,12 @@ const withinLife: CheckType = {
 const withinEncounter: CheckType = {
   name: 'within-encounter',
   sql: (i, _s, row) => {
-    const s = lo(fFirst(row, str(i, 'startPath')));
+    const s = row.lo(str(i, 'startPath'));
     const slack = `interval '${num(i, 'slackHours', 0)} hours'`;
     const en = row.target('Encounter', str(i, 'encounterPath', 'encounter.reference'));
     return {
       applies: `${fHas(row, str(i, 'startPath'))} AND ${en}.pstart IS NOT NULL`,
-      bad: `${s} < ${lo(`${en}.pstart`)} - ${slack} OR (${en}.pend IS NOT NULL AND ${s} > ${hi(`${en}.pend`)} + ${slack})`,
+      bad: `${s} < ${row.targetDate(en, 'pstart', 'lo')} - ${slack} OR (${en}.pend IS NOT NULL AND ${s} > ${row.targetDate(en, 'pend', 'hi')} + ${slack})`,
     };
   },
   memory: (i, r, ctx) => {
@@ -376,7 +441,12 @@ const duplicate: CheckType = {
   },
 };
 
-/** Claim diagnoses must match a Condition recorded on the claim's encounter(s). */
+/**
+ * Claim diagnoses must match a Condition recorded on the claim's encounter(s).
+ * `OFFSET 0` keeps each lookup a correlated probe (by primary key, or by compartment): without it the
+ * planner may hash every Condition instead, and rebuild that hash for each claim, since the subquery
+ * reads the claim's encounters.
+ */
 const claimDiagnosisCondition: CheckType = {
   name: 'claim-diagnosis-condition',
   sql: () => {
@@ -387,11 +457,11 @@ const claimDiagnosisCondition: CheckType = {
       bad: `EXISTS (SELECT 1 FROM jsonb_path_query(b.content, '$.diagnosis[*]') d WHERE CASE
         WHEN (d #>> '{diagnosisReference,reference}') IS NOT NULL THEN NOT EXISTS (
           SELECT 1 FROM resource c WHERE c.resource_type = 'Condition' AND NOT c.deleted
-             AND c.id = split_part(d #>> '{diagnosisReference,reference}', '/', 2) AND ${encOk('c')})
+             AND c.id = split_part(d #>> '{diagnosisReference,reference}', '/', 2) AND ${encOk('c')} OFFSET 0)
         ELSE NOT EXISTS (
           SELECT 1 FROM resource c WHERE c.resource_type = 'Condition' AND NOT c.deleted AND c.compartments && b.compartments
              AND ${encOk('c')}
-             AND EXISTS (SELECT 1 FROM jsonb_path_query(c.content, '$.code.coding.code') cc, jsonb_path_query(d, '$.diagnosisCodeableConcept.coding.code') dc WHERE cc = dc))
+             AND EXISTS (SELECT 1 FROM jsonb_path_query(c.content, '$.code.coding.code') cc, jsonb_path_query(d, '$.diagnosisCodeableConcept.coding.code') dc WHERE cc = dc) OFFSET 0)
         END)`,
     };
   },

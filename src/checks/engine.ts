@@ -14,7 +14,8 @@ const idCap = (scope: SqlScope): number => Math.max(1, Math.floor(scope.maxIds))
 
 /** One statement for one check (used for types that compare rows with each other, and as the fallback). */
 export function buildCheckSql(inst: CheckInstance, scope: SqlScope): string {
-  const row = new SqlRowBuilder();
+  // Lazy: each derived value is computed only where this check applies, as the rule reads.
+  const row = new SqlRowBuilder(true);
   const f = checkType(inst.type).sql(inst, scope, row);
   const ev = f.ev ?? `SELECT b.id, (${f.applies}) AS applies, (${f.bad}) AS bad FROM ${row.from()} ${f.joins ?? ''} WHERE ${baseWhere(inst.resourceType, scope)}`;
   return `WITH base AS (SELECT b.id, b.content, b.compartments FROM resource b WHERE ${baseWhere(inst.resourceType, scope)}),
