@@ -59,6 +59,8 @@ export interface CheckResult extends CheckCounts {
 /** The minimal SQL port the engine needs (store/db.ts Queryable satisfies it). */
 export interface SqlPort {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  /** Runs fn in one transaction on one connection (when the port has transactions). */
+  transaction?<T>(fn: (tx: SqlPort) => Promise<T>): Promise<T>;
 }
 
 /** In-memory evaluation context: the resources in scope and a resolver for references leaving it. */
