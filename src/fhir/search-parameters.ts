@@ -13,6 +13,12 @@ export interface SearchParam {
   atom: ReturnType<typeof parseFhirPath>;
   targets: string[];
   definition: SearchParameter;
+  /**
+   * At most one index row per resource: the expression yields at most one value (not an array) of a
+   * type indexed as one row (a Timing may give one row per event). Several conditions on such a
+   * parameter can then be tested on the same row.
+   */
+  singleRow: boolean;
 }
 
 /** Parameters handled by the store itself rather than by index tables. */
@@ -33,13 +39,16 @@ export function searchParamsFor(resourceType: string): Map<string, SearchParam> 
   for (const [code, sp] of Object.entries(defs)) {
     if (!sp.expression || sp.type === 'composite' || sp.type === 'special') continue;
     if (code === '_id' || code === '_lastUpdated' || code === '_compartment') continue;
-    let atom;
+    let details;
     try {
-      atom = getSearchParameterDetails(resourceType, sp).parsedExpression;
+      details = getSearchParameterDetails(resourceType, sp);
     } catch {
       continue;
     }
-    m.set(code, { code, type: sp.type as ParamType, expression: sp.expression, atom, targets: sp.target ?? [], definition: sp });
+    const elements = details.elementDefinitions ?? [];
+    const singleRow = details.array === false && elements.length > 0
+      && elements.every((e) => e.type.length > 0 && e.type.every((t) => t.code !== 'Timing'));
+    m.set(code, { code, type: sp.type as ParamType, expression: sp.expression, atom: details.parsedExpression, targets: sp.target ?? [], definition: sp, singleRow });
   }
   cache.set(resourceType, m);
   return m;

@@ -25,6 +25,11 @@ export async function openPg(url: string, options: { max?: number } = {}): Promi
   pool.on('error', () => {
     /* an idle client lost its connection; the pool replaces it */
   });
+  // No JIT: its compile time (10-20 ms) is paid on every search whose plan the planner costs high
+  // (a probe per row of a small set looks expensive to it), and costs more than it saves here.
+  pool.on('connect', (client) => {
+    client.query('SET jit = off').catch(() => undefined);
+  });
   await pool.query('select 1');
   const base = wrap(pool);
   return {

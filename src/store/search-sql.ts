@@ -57,13 +57,45 @@ function filterSql(resourceType: string, f: Filter, p: Params, alias: string): s
   switch (f.type) {
     case 'token': return tokenSql(resourceType, f, p, alias);
     case 'string': return stringSql(resourceType, f, p, alias);
-    case 'date': return `${alias}.id IN (${idsIn('sp_date', resourceType, f.code, f.values.map((v) => dateCond(v, 's.lo', 's.hi', p)).join(' OR '), p)})`;
+    case 'date': case 'number': case 'quantity':
+      return `${alias}.id IN (${idsIn(tableFor(f.type), resourceType, f.code, rangeCond(f, p), p)})`;
     case 'reference': return referenceSql(resourceType, f, p, alias);
-    case 'number': return `${alias}.id IN (${idsIn('sp_number', resourceType, f.code, f.values.map((v) => numberCond(v, 's.value', p)).join(' OR '), p)})`;
-    case 'quantity': return `${alias}.id IN (${idsIn('sp_quantity', resourceType, f.code, f.values.map((v) => quantityCond(v, p)).join(' OR '), p)})`;
     case 'uri': return uriSql(resourceType, f, p, alias);
     default: throw badRequest(`Search on ${f.type} parameter "${f.code}" is not supported`, f.code);
   }
+}
+
+/** The OR of a date, number or quantity filter's values, as a condition on one index row (alias s). */
+function rangeCond(f: Filter, p: Params): string {
+  if (f.type === 'date') return f.values.map((v) => dateCond(v, 's.lo', 's.hi', p)).join(' OR ');
+  if (f.type === 'number') return f.values.map((v) => numberCond(v, 's.value', p)).join(' OR ');
+  return f.values.map((v) => quantityCond(v, p)).join(' OR ');
+}
+
+/**
+ * Date, number and quantity filters repeated on a parameter with at most one index row per resource
+ * (date=ge2012-01-01&date=lt2012-02-01 on Encounter.period) become one filter whose conditions all
+ * hold on that row: one range scan instead of two half-open sets of tens of thousands of ids each.
+ * Parameters with several values per resource keep one set per filter (each may match another value).
+ */
+function mergeSingleRowRanges(resourceType: string, filters: Filter[], p: Params): { merged: string[]; rest: Filter[] } {
+  const groups = new Map<string, Filter[]>();
+  const rest: Filter[] = [];
+  for (const f of filters) {
+    const mergeable = !f.modifier && !f.chain && !f.has && f.param?.singleRow === true && (f.type === 'date' || f.type === 'number' || f.type === 'quantity');
+    if (mergeable) groups.set(f.code, [...(groups.get(f.code) ?? []), f]);
+    else rest.push(f);
+  }
+  const merged: string[] = [];
+  for (const [code, fs] of groups) {
+    if (fs.length === 1) {
+      rest.push(fs[0] as Filter);
+      continue;
+    }
+    const conds = fs.map((f) => `(${rangeCond(f, p)})`).join(' AND ');
+    merged.push(idsIn(tableFor((fs[0] as Filter).type), resourceType, code, conds, p));
+  }
+  return { merged, rest };
 }
 
 export function tableFor(type: string): string {
@@ -299,9 +331,115 @@ function toPage<R extends { id: string }>(fetched: R[], req: SearchRequest, tota
   };
 }
 
-/** INTERSECT of the index-only id sets (measured at 1M resources: steadier plans than chained semi-joins). */
-function intersect(sets: string[]): string {
-  return sets.length === 1 ? `SELECT DISTINCT id FROM (${sets[0]}) s0` : sets.map((x) => `(${x})`).join(' INTERSECT ');
+/** The subquery of a filter that excludes a set of ids ("r.id NOT IN (...)": :not, :missing=true). */
+function negativeSubquery(sql: string, alias: string): string | undefined {
+  const prefix = `${alias}.id NOT IN (`;
+  return sql.startsWith(prefix) && sql.endsWith(')') ? sql.slice(prefix.length, -1) : undefined;
+}
+
+/**
+ * The ids in every positive set and in no negative set, each once. Written as semi- and anti-joins
+ * rather than INTERSECT / EXCEPT, so the planner can drive from the smallest set and probe the others
+ * through the (resource_type, id, code) indexes, merge sets that stream sorted by id, and stop early
+ * for a page ordered by id.
+ */
+function matchSet(sets: string[], negatives: string[]): string {
+  const [first, ...rest] = sets;
+  const conds = [
+    ...rest.map((x) => `m.id IN (${x})`),
+    ...negatives.map((x) => `NOT EXISTS (SELECT 1 FROM (${x}) n WHERE n.id = m.id)`),
+  ];
+  return `SELECT m.id FROM (${first}) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} GROUP BY m.id`;
+}
+
+/**
+ * Below driverLimit ids, a set drives the search and the other filters are probed per id (0: always
+ * leave the join strategy to the planner; the search oracle test runs both ways).
+ */
+export const searchTuning = { driverLimit: 20_000 };
+/** An index probe costs about as much as reading this many rows of an index range. */
+const PROBE_COST = 8;
+/** Sets hashed in memory stay under this many rows (PostgreSQL hashes a subplan only within work_mem). */
+const HASH_LIMIT = 50_000;
+
+/**
+ * The planner's estimate of each set's rows, from one EXPLAIN of a statement that counts them all
+ * (each set becomes an InitPlan, in order; a statement over one set alone would leave the other
+ * sets' parameters untyped).
+ */
+async function estimateRows(q: Queryable, sets: string[], params: unknown[]): Promise<number[]> {
+  const r = await q.query<{ 'QUERY PLAN': unknown }>(
+    `EXPLAIN (FORMAT JSON) SELECT ${sets.map((x, i) => `(SELECT count(*) FROM (${x}) c) AS c${i}`).join(', ')}`,
+    [...params],
+  );
+  const plan = r.rows[0]?.['QUERY PLAN'];
+  const json = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan?: PlanNode }[];
+  const inits = (json[0]?.Plan?.Plans ?? []).filter((n) => n['Subplan Name']?.startsWith('InitPlan'));
+  return sets.map((_, i) => setRows(inits[i]?.Plans?.[0], 1));
+}
+
+interface PlanNode { 'Node Type'?: string; 'Plan Rows'?: number; 'Subplan Name'?: string; 'Parallel Aware'?: boolean; 'Workers Planned'?: number; Plans?: PlanNode[] }
+
+/** Rows of the set under a count(*): through a parallel plan, a worker's rows times the processes. */
+function setRows(node: PlanNode | undefined, processes: number): number {
+  if (!node) return Infinity;
+  const type = node['Node Type'] ?? '';
+  if (type === 'Gather' || type === 'Gather Merge') return setRows(node.Plans?.[0], (node['Workers Planned'] ?? 0) + 1);
+  if (type === 'Aggregate') return setRows(node.Plans?.[0], processes);
+  return Number(node['Plan Rows'] ?? Infinity) * (node['Parallel Aware'] ? processes : 1);
+}
+
+/**
+ * The ids matching every set, driven by the smallest when it is small. The planner cannot estimate
+ * correlated conditions (a month of encounters: it guesses 7,600 rows, there are 672) and would hash
+ * the 80,000 ambulatory encounters to intersect them; counting each set up to searchTuning.driverLimit first
+ * (an index range scan each) finds the small one, and the others are then probed once per id through
+ * the (resource_type, id, code) indexes. "OFFSET 0" keeps each probe a per-row subplan.
+ */
+async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[], p: Params): Promise<MatchSet> {
+  const limit = searchTuning.driverLimit;
+  if (sets.length + negatives.length < 2 || limit <= 0) return { sql: matchSet(sets, negatives), small: false };
+  // every set is counted (negatives too), so the statement uses each parameter of the search
+  const counts = await q.query<Record<string, number>>(
+    `SELECT ${[...sets, ...negatives].map((x, i) => `(SELECT count(*) FROM (${x} LIMIT ${limit + 1}) c)::int AS c${i}`).join(', ')}`,
+    [...p.values],
+  );
+  const row = counts.rows[0] ?? {};
+  const size = (i: number): number => Number(row[`c${i}`] ?? Infinity);
+  const sizes = sets.map((_, i) => size(i));
+  const smallest = sizes.indexOf(Math.min(...sizes));
+  if ((sizes[smallest] as number) > limit) return { sql: matchSet(sets, negatives), small: false };
+  // Another set is read once and hashed when reading it costs less than probing it once per driving
+  // id (a probe is an index descent, about PROBE_COST rows of a range scan); beyond the count limit
+  // its size is the planner's estimate, which the extended statistics keep close.
+  const driver = sizes[smallest] as number;
+  const all = [...sets, ...negatives];
+  const counted = all.map((_, i) => size(i));
+  const planned = counted.some((n) => n > limit) ? await estimateRows(q, all, p.values) : [];
+  const estimates = counted.map((n, i) => (n <= limit ? n : Math.max(n, planned[i] ?? Infinity)));
+  const hashed = (i: number): boolean => (estimates[i] as number) <= Math.min(driver * PROBE_COST, HASH_LIMIT);
+  // "(IN) IS TRUE" and NOT IN stay hashed subplans (read once); a plain IN would be planned as a
+  // join from the driver's estimate, which is poor for chains (it guesses 1 row where there are 7,854)
+  const probe = (x: string): string => `EXISTS (SELECT 1 FROM (${x}) e WHERE e.id = m.id OFFSET 0)`;
+  const conds = [
+    ...sets.flatMap((x, i) => (i === smallest ? [] : [hashed(i) ? `(m.id IN (${x})) IS TRUE` : probe(x)])),
+    ...negatives.map((x, j) => (hashed(sets.length + j) ? `m.id NOT IN (${x})` : `NOT ${probe(x)}`)),
+  ];
+  return { sql: `SELECT m.id FROM (SELECT DISTINCT d.id FROM (${sets[smallest]}) d) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`, small: true };
+}
+
+interface MatchSet {
+  sql: string;
+  /** Driven by a set of at most searchTuning.driverLimit ids: cheap to read whole. */
+  small: boolean;
+}
+
+/**
+ * A small set's total is counted by the first page's own statement (count(*) OVER ()), one pass
+ * instead of two; a large set is counted apart, so its first page can stop after its rows.
+ */
+function countWithPage(req: SearchRequest, m: MatchSet): boolean {
+  return m.small && req.total === 'accurate' && req.summary !== 'count' && req.count > 0 && !req.cursor && req.offset === 0;
 }
 
 /**
@@ -314,21 +452,30 @@ function intersect(sets: string[]): string {
  */
 export async function searchIds(q: Queryable, req: SearchRequest): Promise<SearchPage> {
   const p = new Params();
-  const sets: string[] = [];
+  const { merged, rest } = mergeSingleRowRanges(req.resourceType, req.filters, p);
+  const sets: string[] = [...merged];
+  const negatives: string[] = [];
   const conds: string[] = [];
-  for (const f of req.filters) {
+  for (const f of rest) {
     const sql = filterSql(req.resourceType, f, p, 'r');
     const sub = positiveSubquery(sql, 'r');
+    const neg = sub ? undefined : negativeSubquery(sql, 'r');
     if (sub) sets.push(sub);
+    else if (neg) negatives.push(neg);
     else conds.push(sql);
   }
-  const idOnly = sets.length > 0 && conds.length === 0 && !req.compartment && req.sort.every((s) => s.code === '_id');
-  if (idOnly) return searchIdSets(q, req, sets, p);
+  const setsOnly = sets.length > 0 && conds.length === 0 && !req.compartment;
+  if (setsOnly && req.sort.every((s) => s.code === '_id')) return searchIdSets(q, req, await drivenMatchSet(q, sets, negatives, p), p);
   const oneKey = req.sort[0];
-  if (sets.length > 0 && conds.length === 0 && !req.compartment && req.sort.length === 1 && oneKey && oneKey.code !== '_lastUpdated' && oneKey.code !== '_id') {
-    return searchSortedSets(q, req, sets, oneKey, p);
+  if (setsOnly && req.sort.length === 1 && oneKey && oneKey.code !== '_lastUpdated' && oneKey.code !== '_id') {
+    return searchSortedSets(q, req, await drivenMatchSet(q, sets, negatives, p), oneKey, p);
   }
-  const where = [whereClause(req.resourceType, [], p, 'r', req.compartment), ...sets.map((s) => `r.id IN (${s})`), ...conds].join(' AND ');
+  const where = [
+    whereClause(req.resourceType, [], p, 'r', req.compartment),
+    ...sets.map((s) => `r.id IN (${s})`),
+    ...negatives.map((s) => `r.id NOT IN (${s})`),
+    ...conds,
+  ].join(' AND ');
   const total = await countIf(q, req, `resource r WHERE ${where}`, p.values);
   if (req.summary === 'count' || req.count === 0) return { ids: [], total, hasNext: false, hasPrev: false };
   const reverse = req.cursor?.dir === 'prev';
@@ -349,9 +496,10 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   );
   return toPage(r.rows, req, total, (row) => keys.map((_, i) => keyText(row[`k${i}`])));
 }
-async function searchIdSets(q: Queryable, req: SearchRequest, sets: string[], p: Params): Promise<SearchPage> {
-  const set = intersect(sets);
-  const total = await countIf(q, req, `(${set}) x`, p.values);
+async function searchIdSets(q: Queryable, req: SearchRequest, m: MatchSet, p: Params): Promise<SearchPage> {
+  const set = m.sql;
+  const together = countWithPage(req, m);
+  const total = together ? undefined : await countIf(q, req, `(${set}) x`, p.values);
   if (req.summary === 'count' || req.count === 0) return { ids: [], total, hasNext: false, hasPrev: false };
   const idSort = req.sort[0];
   // _sort=_id or -_id, or no sort (by id); a prev cursor walks the same order backwards
@@ -359,8 +507,11 @@ async function searchIdSets(q: Queryable, req: SearchRequest, sets: string[], p:
   const where = req.cursor ? ` WHERE r.id ${descending ? '<' : '>'} ${p.add(req.cursor.id)}` : '';
   const lim = p.add(req.count + 1);
   const off = req.cursor ? '' : ` OFFSET ${p.add(req.offset)}`;
-  const r = await q.query<{ id: string }>(`SELECT r.id FROM (${set}) r${where} ORDER BY r.id ${descending ? 'DESC' : 'ASC'} LIMIT ${lim}${off}`, p.values);
-  return toPage(r.rows, req, total, (row) => (idSort ? [row.id] : []));
+  const r = await q.query<{ id: string; n?: number }>(
+    `SELECT r.id${together ? ', count(*) OVER ()::int AS n' : ''} FROM (${set}) r${where} ORDER BY r.id ${descending ? 'DESC' : 'ASC'} LIMIT ${lim}${off}`,
+    p.values,
+  );
+  return toPage(r.rows, req, together ? Number(r.rows[0]?.n ?? 0) : total, (row) => (idSort ? [row.id] : []));
 }
 
 /**
@@ -368,9 +519,10 @@ async function searchIdSets(q: Queryable, req: SearchRequest, sets: string[], p:
  * set (the planner chooses a hash join for many matches, index lookups for few) instead of a
  * correlated lookup per row; keyset cursors work on (key, id) as elsewhere.
  */
-async function searchSortedSets(q: Queryable, req: SearchRequest, sets: string[], sort: SortKey, p: Params): Promise<SearchPage> {
-  const set = intersect(sets);
-  const total = await countIf(q, req, `(${set}) x`, p.values);
+async function searchSortedSets(q: Queryable, req: SearchRequest, m: MatchSet, sort: SortKey, p: Params): Promise<SearchPage> {
+  const set = m.sql;
+  const together = countWithPage(req, m);
+  const total = together ? undefined : await countIf(q, req, `(${set}) x`, p.values);
   if (req.summary === 'count' || req.count === 0) return { ids: [], total, hasNext: false, hasPrev: false };
   const table = tableFor(sort.type);
   const col = { sp_token: 'value', sp_string: 'norm', sp_date: sort.descending ? 'hi' : 'lo', sp_reference: 'url', sp_number: 'value', sp_quantity: 'value', sp_uri: 'value' }[table];
@@ -381,11 +533,11 @@ async function searchSortedSets(q: Queryable, req: SearchRequest, sets: string[]
   const where = req.cursor ? ` WHERE ${afterCondition([key], req.cursor.keys, req.cursor.id, reverse, p)}` : '';
   const lim = p.add(req.count + 1);
   const off = req.cursor ? '' : ` OFFSET ${p.add(req.offset)}`;
-  const r = await q.query<{ id: string; k0: unknown }>(
-    `SELECT r.id, r.k0 FROM (${keyed}) r${where} ORDER BY r.k0 ${key.desc ? 'DESC' : 'ASC'} NULLS ${key.nullsLast ? 'LAST' : 'FIRST'}, r.id ${reverse ? 'DESC' : 'ASC'} LIMIT ${lim}${off}`,
+  const r = await q.query<{ id: string; k0: unknown; n?: number }>(
+    `SELECT r.id, r.k0${together ? ', count(*) OVER ()::int AS n' : ''} FROM (${keyed}) r${where} ORDER BY r.k0 ${key.desc ? 'DESC' : 'ASC'} NULLS ${key.nullsLast ? 'LAST' : 'FIRST'}, r.id ${reverse ? 'DESC' : 'ASC'} LIMIT ${lim}${off}`,
     p.values,
   );
-  return toPage(r.rows, req, total, (row) => [keyText(row.k0)]);
+  return toPage(r.rows, req, together ? Number(r.rows[0]?.n ?? 0) : total, (row) => [keyText(row.k0)]);
 }
 
 /** Targets of the given reference parameter from the given resources (_include). */

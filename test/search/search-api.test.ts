@@ -61,6 +61,24 @@ for (const backend of backends()) {
       assert.deepEqual(back.entry?.map((e) => e.resource?.id), now.slice(at - 10, at));
     });
 
+    it('answers a closed date range on one-value and many-value parameters', async () => {
+      const put = async (resource: Record<string, unknown>): Promise<void> => {
+        const r = await app.inject({ method: 'PUT', url: `/fhir/${resource.resourceType}/${resource.id}`, payload: resource, headers: { 'content-type': 'application/fhir+json' } });
+        assert.ok(r.statusCode < 300, r.body);
+      };
+      // two events, one on each side: each filter is met by another event (no single event is in range)
+      await put({ resourceType: 'Observation', id: 'range-timing', status: 'final', code: { text: 'range test' }, effectiveTiming: { event: ['2010-06-01', '2020-06-01'] } });
+      // one period spanning the range, one period after it
+      await put({ resourceType: 'Encounter', id: 'range-spanning', status: 'finished', class: { code: 'AMB' }, period: { start: '2010-01-01', end: '2020-12-31' } });
+      await put({ resourceType: 'Encounter', id: 'range-after', status: 'finished', class: { code: 'AMB' }, period: { start: '2021-01-01', end: '2021-01-02' } });
+      const ids = async (url: string): Promise<string[]> => ((await get(url)).entry ?? []).map((e) => e.resource?.id as string).filter((id) => id.startsWith('range-')).sort();
+      assert.deepEqual(await ids('/fhir/Observation?date=ge2019-01-01&date=lt2011-01-01&code:text=range'), ['range-timing']);
+      assert.deepEqual(await ids('/fhir/Observation?date=ge2021-01-01&date=lt2011-01-01&code:text=range'), []);
+      assert.deepEqual(await ids('/fhir/Encounter?date=ge2015-01-01&date=lt2016-01-01&class=AMB'), ['range-spanning']);
+      assert.deepEqual(await ids('/fhir/Encounter?date=ge2021-01-01&date=lt2021-02-01'), ['range-after']);
+      assert.deepEqual(await ids('/fhir/Encounter?date=ge2022-01-01&date=lt2009-01-01'), []);
+    });
+
     it('searches inside a patient compartment', async () => {
       const inComp = await get(`/fhir/Patient/${patientId}/Encounter?_count=1000`);
       const direct = await get(`/fhir/Encounter?patient=${patientId}&_count=1000`);
