@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
 import path from 'node:path';
 import type { Group } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../fhir/definitions.js';
@@ -13,7 +12,7 @@ import { parseReference } from '../fhir/index-values.js';
 import { badRequest, notFound } from '../fhir/outcomes.js';
 import type { Db } from '../store/db.js';
 import { readResource } from '../store/repository.js';
-import { exportTypes, getJob, insertJob, streamExportLines, updateJob, type ExportJobRow } from '../store/bulk-export-store.js';
+import { exportTypes, getJob, insertJob, updateJob, writeExportNdjson, type ExportJobRow } from '../store/bulk-export-store.js';
 
 export interface ExportRequest {
   level: 'system' | 'patient' | 'group';
@@ -63,13 +62,7 @@ async function runExport(db: Db, exportDir: string, id: string): Promise<void> {
       await updateJob(db, id, { progress: `${type} (${i + 1} of ${types.length})` });
       const file = `${type}.ndjson`;
       const out = createWriteStream(path.join(dir, file));
-      let count = 0;
-      for await (const lines of streamExportLines(db, type, { since: job.params.since, compartmentOnly, patients: job.params.patients, excludeCodes: job.params.excludeCodes })) {
-        count += lines.length;
-        if (!out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
-      }
-      out.end();
-      await once(out, 'finish');
+      const count = await writeExportNdjson(db, type, { since: job.params.since, compartmentOnly, patients: job.params.patients, excludeCodes: job.params.excludeCodes }, out);
       if (count > 0) output.push({ type, file, count });
       else rmSync(path.join(dir, file), { force: true });
     }

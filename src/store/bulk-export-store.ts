@@ -1,5 +1,7 @@
 /** Bulk export jobs and the set-based reads behind them. */
-import type { Queryable } from './db.js';
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Db, Queryable } from './db.js';
 
 export interface ExportJobRow {
   id: string;
@@ -75,6 +77,31 @@ export async function labelledPatients(q: Queryable, codes: string[]): Promise<s
   return r.rows.map((x) => x.id);
 }
 
+/** Renders a value into the export statement: a parameter placeholder, or a literal for COPY. */
+type Bind = (value: string | string[]) => string;
+
+/** Which resources of one type an export writes (the same rows whichever way they are read). */
+function exportWhere(resourceType: string, filter: ExportFilter, hiddenPatients: string[], bind: Bind): string {
+  let where = `resource_type = ${bind(resourceType)} AND NOT deleted`;
+  if (filter.since) where += ` AND last_updated >= ${bind(filter.since)}::timestamptz`;
+  if (filter.patients) where += ` AND compartments && ${bind(filter.patients)}::text[]`;
+  else if (filter.compartmentOnly && resourceType !== 'Patient') where += ' AND cardinality(compartments) > 0';
+  if (filter.excludeCodes?.length) {
+    where += ` AND NOT ${LABELLED('resource', bind(filter.excludeCodes))}`;
+    if (hiddenPatients.length) where += ` AND NOT (compartments && ${bind(hiddenPatients)}::text[])`;
+  }
+  return where;
+}
+
+/** A dollar-quoted SQL literal (independent of standard_conforming_strings); the tag never occurs in the text. */
+function dollarQuoted(text: string): string {
+  let tag = 'x';
+  while (text.includes(`$${tag}$`)) tag += 'x';
+  return `$${tag}$${text}$${tag}$`;
+}
+
+const literal: Bind = (v) => (Array.isArray(v) ? `ARRAY[${v.map(dollarQuoted).join(', ')}]::text[]` : dollarQuoted(v));
+
 /**
  * Streams resources of one type as JSON text lines, in pages by id (keyset), without parsing them:
  * jsonb's text form is one line of valid JSON.
@@ -83,30 +110,46 @@ export async function* streamExportLines(q: Queryable, resourceType: string, fil
   let after = '';
   const hiddenPatients = filter.excludeCodes?.length ? await labelledPatients(q, filter.excludeCodes) : [];
   for (;;) {
-    const params: unknown[] = [resourceType, after, pageSize];
-    let where = 'resource_type = $1 AND id > $2 AND NOT deleted';
-    if (filter.since) {
-      params.push(filter.since);
-      where += ` AND last_updated >= $${params.length}::timestamptz`;
-    }
-    if (filter.patients) {
-      params.push(filter.patients);
-      where += ` AND compartments && $${params.length}::text[]`;
-    } else if (filter.compartmentOnly && resourceType !== 'Patient') {
-      where += ' AND cardinality(compartments) > 0';
-    }
-    if (filter.excludeCodes?.length) {
-      params.push(filter.excludeCodes);
-      where += ` AND NOT ${LABELLED('resource', `$${params.length}`)}`;
-      if (hiddenPatients.length) {
-        params.push(hiddenPatients);
-        where += ` AND NOT (compartments && $${params.length}::text[])`;
-      }
-    }
-    const r = await q.query<{ id: string; line: string }>(`SELECT id, content::text AS line FROM resource WHERE ${where} ORDER BY id LIMIT $3`, params);
+    const params: unknown[] = [];
+    const bind: Bind = (v) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const where = `${exportWhere(resourceType, filter, hiddenPatients, bind)} AND id > ${bind(after)}`;
+    const r = await q.query<{ id: string; line: string }>(`SELECT id, content::text AS line FROM resource WHERE ${where} ORDER BY id LIMIT ${bind(String(pageSize))}::int`, params);
     if (r.rows.length === 0) return;
     yield r.rows.map((x) => x.line);
     after = (r.rows[r.rows.length - 1] as { id: string }).id;
     if (r.rows.length < pageSize) return;
   }
+}
+
+/**
+ * Writes the NDJSON of one type to `out` (and ends it); returns the number of resources. On a
+ * PostgreSQL server it is one COPY whose output is the file itself: CSV with a quote and a delimiter
+ * that JSON text never holds (control characters are escaped in JSON), so each row is the resource's
+ * JSON line, unchanged and unparsed. Elsewhere, pages of lines.
+ */
+export async function writeExportNdjson(db: Db, resourceType: string, filter: ExportFilter, out: Writable): Promise<number> {
+  if (!db.copyOut) {
+    let count = 0;
+    await pipeline(async function* lines() {
+      for await (const page of streamExportLines(db, resourceType, filter)) {
+        count += page.length;
+        yield `${page.join('\n')}\n`;
+      }
+    }, out);
+    return count;
+  }
+  const hiddenPatients = filter.excludeCodes?.length ? await labelledPatients(db, filter.excludeCodes) : [];
+  const where = exportWhere(resourceType, filter, hiddenPatients, literal);
+  const copy = await db.copyOut(`COPY (SELECT content::text FROM resource WHERE ${where}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`);
+  let count = 0;
+  await pipeline(copy, new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) count++;
+      done(null, chunk);
+    },
+  }), out);
+  return count;
 }

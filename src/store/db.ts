@@ -1,4 +1,5 @@
 /** The Db port: the only way the store talks to PostgreSQL, whichever engine is behind it. */
+import type { Readable } from 'node:stream';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -17,4 +18,9 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * The output of a `COPY ... TO STDOUT` statement as a byte stream (PostgreSQL server only: PGlite
+   * has no streaming COPY, so callers keep a paged fallback). The statement takes no parameters.
+   */
+  copyOut?(sql: string): Promise<Readable>;
 }

@@ -1,5 +1,7 @@
 /** PostgreSQL server adapter (production), through node-postgres. */
+import type { Readable } from 'node:stream';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { Db, Queryable, QueryResult } from './db.js';
 
 // Return int8 (count(*), bigint) as numbers, as PGlite does, and keep timestamps as ISO strings.
@@ -52,6 +54,25 @@ export async function openPg(url: string, options: { max?: number } = {}): Promi
     },
     async close() {
       await pool.end();
+    },
+    async copyOut(sql: string): Promise<Readable> {
+      const client = await pool.connect();
+      const stream = client.query(copyTo(sql));
+      let ended = false;
+      let released = false;
+      const release = (err?: Error): void => {
+        if (released) return;
+        released = true;
+        client.release(err);
+      };
+      stream.on('end', () => {
+        ended = true;
+        release();
+      });
+      stream.on('error', (err) => release(err));
+      // abandoned before the end: the connection is mid-COPY, so it is closed rather than reused
+      stream.on('close', () => release(ended ? undefined : new Error('COPY abandoned')));
+      return stream;
     },
   };
 }

@@ -59,6 +59,22 @@ for (const backend of backends()) {
       assert.ok(Date.parse(m.transactionTime) > 0);
     });
 
+    it('writes every resource exactly as stored, whatever characters its text holds', async () => {
+      const tricky = 'line one\nline two, "quoted", back\\slash, tab\there, carriage\rreturn, ünïcödé, emoji \u{1F489}, $x$ dollar, \'apostrophe\'';
+      const put = await app.inject({
+        method: 'PUT', url: '/fhir/Basic/tricky-text', headers: { 'content-type': 'application/fhir+json' },
+        payload: JSON.stringify({ resourceType: 'Basic', id: 'tricky-text', code: { text: tricky } }),
+      });
+      assert.ok(put.statusCode < 300, put.body);
+      const m = await runExport('/fhir/$export?_type=Basic,Condition');
+      const basic = await lines(m.output.find((o) => o.type === 'Basic')?.url as string);
+      assert.deepEqual(basic.map((b) => (b as unknown as { code: { text: string } }).code.text), [tricky]);
+      const conditions = await lines(m.output.find((o) => o.type === 'Condition')?.url as string);
+      const stored = await db.query<{ content: unknown }>(`SELECT content FROM resource WHERE resource_type = 'Condition' AND NOT deleted ORDER BY id`);
+      const asObject = (c: unknown): unknown => (typeof c === 'string' ? JSON.parse(c) : c);
+      assert.deepEqual([...conditions].sort((a, b) => a.id.localeCompare(b.id)), stored.rows.map((r) => asObject(r.content)).sort((a, b) => (a as { id: string }).id.localeCompare((b as { id: string }).id)));
+    });
+
     it('filters by _type and _since, and exports a Group\'s patients only', async () => {
       const typed = await runExport('/fhir/Patient/$export?_type=Patient,Condition');
       assert.deepEqual(typed.output.map((o) => o.type).sort(), ['Condition', 'Patient']);
