@@ -305,8 +305,18 @@ function positiveSubquery(sql: string, alias: string): string | undefined {
   return sql.startsWith(prefix) && sql.endsWith(')') ? sql.slice(prefix.length, -1) : undefined;
 }
 
-/** Counts the matches when the request wants a total (_total=accurate, the default, or _summary=count). */
+/**
+ * The total when the request wants one: counted (_total=accurate, the default, or _summary=count),
+ * or the planner's estimate (_total=estimate: no rows read, within a few percent on the index sets).
+ */
 async function countIf(q: Queryable, req: SearchRequest, from: string, params: unknown[]): Promise<number | undefined> {
+  if (req.total === 'estimate' && req.summary !== 'count') {
+    const r = await q.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT count(*) FROM ${from}`, [...params]);
+    const plan = r.rows[0]?.['QUERY PLAN'];
+    const json = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan?: PlanNode }[];
+    const rows = setRows(json[0]?.Plan, 1);
+    return Number.isFinite(rows) ? Math.round(rows) : undefined;
+  }
   if (req.total !== 'accurate' && req.summary !== 'count') return undefined;
   const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${from}`, [...params]);
   return Number(c.rows[0]?.n ?? 0);

@@ -7,6 +7,7 @@ import { backends } from '../helpers/db.js';
 import { testApp } from '../helpers/app.js';
 import { demoBundleFiles, readJsonFile } from '../helpers/fixtures.js';
 import { importFiles } from '../../src/records/import-files.js';
+import type { Db } from '../../src/store/db.js';
 
 const rel = (url: string): string => url.replace(/^https?:\/\/[^/]+/, '');
 
@@ -14,12 +15,14 @@ for (const backend of backends()) {
   describe(`search through the API (${backend.name})`, () => {
     let app: FastifyInstance;
     let close: () => Promise<void>;
+    let db: Db;
     let patientId: string;
     let patientResources: number;
     before(async () => {
       const t = await testApp(backend);
       app = t.app;
       close = t.close;
+      db = t.db;
       const [file] = demoBundleFiles();
       const s = await importFiles({ db: t.db, strict: false }, [file as string]);
       assert.deepEqual(s.failures, []);
@@ -77,6 +80,16 @@ for (const backend of backends()) {
       assert.deepEqual(await ids('/fhir/Encounter?date=ge2015-01-01&date=lt2016-01-01&class=AMB'), ['range-spanning']);
       assert.deepEqual(await ids('/fhir/Encounter?date=ge2021-01-01&date=lt2021-02-01'), ['range-after']);
       assert.deepEqual(await ids('/fhir/Encounter?date=ge2022-01-01&date=lt2009-01-01'), []);
+    });
+
+    it('gives an accurate total by default, the planner\'s estimate with _total=estimate, none with _total=none', async () => {
+      await db.exec('ANALYZE resource; ANALYZE sp_token');
+      const url = '/fhir/Observation?category=vital-signs&_count=1';
+      const accurate = (await get(url)).total as number;
+      assert.ok(accurate > 20, `accurate ${accurate}`);
+      const estimate = (await get(`${url}&_total=estimate`)).total as number;
+      assert.ok(Number.isInteger(estimate) && estimate > accurate / 2 && estimate < accurate * 2, `estimate ${estimate} for ${accurate}`);
+      assert.equal((await get(`${url}&_total=none`)).total, undefined);
     });
 
     it('searches inside a patient compartment', async () => {
