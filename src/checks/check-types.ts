@@ -14,7 +14,7 @@ export interface SqlFragment {
   joins?: string;
   applies: string;
   bad: string;
-  /** Replaces the whole `ev` CTE (id, applies, bad), for types that compare rows with each other. */
+  /** Replaces the whole `ev` CTE (id, applies, bad), for types that compare rows with each other; `base` holds the in-scope ids. */
   ev?: string;
 }
 
