@@ -33,15 +33,27 @@ try {
   await db.query(`SELECT count(*) FROM resource WHERE content IS NOT NULL AND NOT deleted`);
   const scanSeconds = Math.round((performance.now() - b0) / 10) / 100;
   const concurrency = Number(arg('--concurrency') ?? 2);
+  // The pool's connections, opened before the run (the run reuses them): their pids, and their CPU
+  // time before and after, a figure the load of other jobs on the machine changes little (the CPU of
+  // parallel workers a statement may start is not in it).
+  const cpuSeconds = (pid: number): number => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return NaN;
+    }
+  };
+  const pids = [...new Set((await Promise.all(Array.from({ length: concurrency + 1 }, () => db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.2)')))).map((r) => r.rows[0]!.pid))];
+  const cpuBefore = pids.map(cpuSeconds);
   const mem = new PeakMemory();
   const started = performance.now();
   const results = await runChecksSql(db, QUALITY_CHECKS, { concurrency });
   const seconds = (performance.now() - started) / 1000;
   const peak = mem.stop();
   const slow = [...results].sort((a, b) => b.millis - a.millis).slice(0, 5).map((r) => `${r.checkId} ${(r.millis / 1000).toFixed(2)} s`);
-  // Peak RSS (VmHWM) of the PostgreSQL backends serving this pool, when the server is local: the pool
-  // hands its idle connections out again, so as many concurrent queries reach the ones the run used.
-  const pids = [...new Set((await Promise.all(Array.from({ length: concurrency + 1 }, () => db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.2)')))).map((r) => r.rows[0]!.pid))];
+  const postgresCpuSeconds = Math.round(pids.reduce((t, pid, k) => t + cpuSeconds(pid) - cpuBefore[k]!, 0) * 10) / 10;
+  // Peak RSS (VmHWM) of the PostgreSQL backends serving this pool, when the server is local.
   const pgPeakMb = pids.map((pid) => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -50,7 +62,7 @@ try {
       return undefined;
     }
   });
-  console.log(JSON.stringify({ resources: Number(n.rows[0]!.n), checks: results.length, seconds: Math.round(seconds * 100) / 100, baselineScanSeconds: scanSeconds, concurrency, peakRssMb: peak, postgresBackendPeakMb: pgPeakMb, failed: results.filter((r) => r.status === 'failed').length, errors: results.filter((r) => r.status === 'error').length, slowest: slow }, null, 2));
+  console.log(JSON.stringify({ resources: Number(n.rows[0]!.n), checks: results.length, seconds: Math.round(seconds * 100) / 100, baselineScanSeconds: scanSeconds, concurrency, postgresCpuSeconds, peakRssMb: peak, postgresBackendPeakMb: pgPeakMb, failed: results.filter((r) => r.status === 'failed').length, errors: results.filter((r) => r.status === 'error').length, slowest: slow }, null, 2));
 } finally {
   await db.close();
   await schema?.drop();
