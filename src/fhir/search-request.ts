@@ -56,6 +56,18 @@ export interface SearchRequest {
   revinclude: IncludeSpec[];
   /** Parameters that are not understood (reported, or an error under handling=strict). */
   unknown: string[];
+  /** Records the viewer may not see, left out by the search itself so a page stays full. */
+  hidden?: HiddenRecords;
+}
+
+/**
+ * Sensitive records kept out of a search: those labelled (meta.security) with one of `codes`, and
+ * everything in the compartment of a patient so labelled, except in the compartments of the
+ * patients the viewer opened by break-the-glass.
+ */
+export interface HiddenRecords {
+  codes: string[];
+  exceptPatients: string[];
 }
 
 export const DEFAULT_COUNT = 20;

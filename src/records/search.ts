@@ -2,7 +2,7 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { typeSchema } from '../fhir/definitions.js';
 import { issue, outcome } from '../fhir/outcomes.js';
-import { encodeCursor, parseSearchRequest, type Query, type SearchRequest } from '../fhir/search-request.js';
+import { encodeCursor, parseSearchRequest, type HiddenRecords, type Query, type SearchRequest } from '../fhir/search-request.js';
 import type { Queryable } from '../store/db.js';
 import { readMany } from '../store/repository.js';
 import { includeTargets, revincludeSources, searchIds, type SearchPage } from '../store/search-sql.js';
@@ -13,11 +13,14 @@ export interface SearchOptions {
   strict?: boolean;
   /** Path of the search relative to the base, for links (default: the resource type). */
   path?: string;
+  /** Sensitive records the caller may not see (left out of the matches and the total). */
+  hidden?: HiddenRecords;
 }
 
 export async function searchBundle(q: Queryable, resourceType: string, query: Query, options: SearchOptions): Promise<Bundle> {
   assertType(resourceType);
   const req = parseSearchRequest(resourceType, query, { strict: options.strict });
+  req.hidden = options.hidden;
   return runSearch(q, req, query, options);
 }
 
@@ -26,6 +29,7 @@ export async function compartmentSearch(q: Queryable, patientId: string, resourc
   assertType(resourceType);
   const req = parseSearchRequest(resourceType, query, { strict: options.strict });
   req.compartment = { resourceType: 'Patient', id: patientId };
+  req.hidden = options.hidden;
   return runSearch(q, req, query, options);
 }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { capabilityStatement } from '../fhir/capability.js';
 import { allOk, badRequest, issue, notSupported, outcome, OperationOutcomeError } from '../fhir/outcomes.js';
-import type { Query } from '../fhir/search-request.js';
+import type { HiddenRecords, Query } from '../fhir/search-request.js';
 import { validateResource } from '../fhir/validate.js';
 import type { Db } from '../store/db.js';
 import { readHistory, readResource, readVersion, type HistoryEntry, type WriteResult } from '../store/repository.js';
@@ -16,6 +16,8 @@ import { patientEverything } from '../records/everything.js';
 import type { RecordContext } from '../records/context.js';
 import { codeLookupFor } from '../records/code-lookup.js';
 import { transactionAuditor } from './security-plugin.js';
+import { codesNotPermitted } from '../security/labels.js';
+import { activeBreakGlassPatients } from '../store/security-store.js';
 import { FHIR_JSON } from './http.js';
 
 interface Deps {
@@ -114,14 +116,23 @@ export async function registerFhirRoutes(app: FastifyInstance, deps: Deps): Prom
     return json(reply, historyBundle(r.entries, r.total, baseUrl(request)));
   });
 
+  // Sensitive records the caller may not see are left out by the search itself (pages stay full,
+  // totals stay true); the security plugin still checks every answer before it leaves.
+  const hiddenFor = async (request: FastifyRequest): Promise<HiddenRecords | undefined> => {
+    const sec = request.security;
+    const codes = sec ? codesNotPermitted(sec.permissions) : [];
+    if (!sec || codes.length === 0) return undefined;
+    return { codes, exceptPatients: await activeBreakGlassPatients(deps.db, sec.user.id) };
+  };
+
   app.get<{ Params: Params }>('/fhir/:type', async (request, reply) => {
-    return json(reply, await searchBundle(deps.db, request.params.type, request.query as Query, { baseUrl: baseUrl(request), strict: strictHandling(request) }));
+    return json(reply, await searchBundle(deps.db, request.params.type, request.query as Query, { baseUrl: baseUrl(request), strict: strictHandling(request), hidden: await hiddenFor(request) }));
   });
 
   app.post<{ Params: Params }>('/fhir/:type/_search', async (request, reply) => {
     const form = typeof request.body === 'string' ? Object.fromEntries(new URLSearchParams(request.body)) : {};
     const query = { ...(request.query as Query), ...form };
-    return json(reply, await searchBundle(deps.db, request.params.type, query, { baseUrl: baseUrl(request), strict: strictHandling(request) }));
+    return json(reply, await searchBundle(deps.db, request.params.type, query, { baseUrl: baseUrl(request), strict: strictHandling(request), hidden: await hiddenFor(request) }));
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_r, body, done) => done(null, body));
 
@@ -221,7 +232,7 @@ export async function registerFhirRoutes(app: FastifyInstance, deps: Deps): Prom
       return json(reply, await patientEverything(deps.db, id, { since: q._since, types, count: Math.min(count, 1000), cursor: q._cursor }, baseUrl(request)));
     }
     assertType(compartmentType);
-    return json(reply, await compartmentSearch(deps.db, id, compartmentType, request.query as Query, { baseUrl: baseUrl(request), strict: strictHandling(request), path: `Patient/${id}/${compartmentType}` }));
+    return json(reply, await compartmentSearch(deps.db, id, compartmentType, request.query as Query, { baseUrl: baseUrl(request), strict: strictHandling(request), path: `Patient/${id}/${compartmentType}`, hidden: await hiddenFor(request) }));
   });
 
   app.get<{ Params: Params }>('/fhir/:type/:id/_history/:vid', async (request, reply) => {

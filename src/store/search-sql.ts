@@ -2,7 +2,7 @@
 import { dateRange } from '../fhir/dates.js';
 import { normaliseString, parseReference } from '../fhir/index-values.js';
 import { badRequest } from '../fhir/outcomes.js';
-import { splitPrefix, type Filter, type SearchRequest, type SortKey } from '../fhir/search-request.js';
+import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type SortKey } from '../fhir/search-request.js';
 import type { Queryable } from './db.js';
 
 export class Params {
@@ -341,6 +341,26 @@ function toPage<R extends { id: string }>(fetched: R[], req: SearchRequest, tota
   };
 }
 
+/** Systems whose meta.security codes are sensitivity labels (as in security/labels.ts sensitiveLabels). */
+const LABEL_SYSTEMS = ['http://terminology.hl7.org/CodeSystem/v3-Confidentiality', 'http://terminology.hl7.org/CodeSystem/v3-ActCode'];
+
+/**
+ * The ids a viewer may not see, as two sets: resources labelled themselves, and resources in the
+ * compartment of a labelled patient; the compartments of break-the-glass patients are spared.
+ */
+function hiddenSets(resourceType: string, hidden: HiddenRecords, p: Params): string[] {
+  const labelled = (type: string, alias: string): string => `${alias}.resource_type = ${p.add(type)} AND ${alias}.code = '_security'
+      AND ${alias}.value = ANY(${p.add(hidden.codes)}::text[])
+      AND (${alias}.system IS NULL OR ${alias}.system = ANY(${p.add(LABEL_SYSTEMS)}::text[]) OR ${alias}.system LIKE 'http://custodian.dev/%')`;
+  const spared = hidden.exceptPatients.length ? p.add(hidden.exceptPatients) : undefined;
+  const own = spared
+    ? `SELECT s.id FROM sp_token s JOIN resource b ON b.resource_type = s.resource_type AND b.id = s.id WHERE ${labelled(resourceType, 's')} AND NOT (b.compartments && ${spared}::text[])`
+    : `SELECT s.id FROM sp_token s WHERE ${labelled(resourceType, 's')}`;
+  const patients = `ARRAY(SELECT l.id FROM sp_token l WHERE ${labelled('Patient', 'l')}${spared ? ` AND l.id <> ALL(${spared}::text[])` : ''})`;
+  const inCompartment = `SELECT c.id FROM resource c WHERE c.resource_type = ${p.add(resourceType)} AND c.compartments && ${patients}${spared ? ` AND NOT (c.compartments && ${spared}::text[])` : ''}`;
+  return [own, inCompartment];
+}
+
 /** The subquery of a filter that excludes a set of ids ("r.id NOT IN (...)": :not, :missing=true). */
 function negativeSubquery(sql: string, alias: string): string | undefined {
   const prefix = `${alias}.id NOT IN (`;
@@ -474,6 +494,7 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
     else if (neg) negatives.push(neg);
     else conds.push(sql);
   }
+  if (req.hidden?.codes.length) negatives.push(...hiddenSets(req.resourceType, req.hidden, p));
   const setsOnly = sets.length > 0 && conds.length === 0 && !req.compartment;
   if (setsOnly && req.sort.every((s) => s.code === '_id')) return searchIdSets(q, req, await drivenMatchSet(q, sets, negatives, p), p);
   const oneKey = req.sort[0];
