@@ -91,12 +91,18 @@ export function buildReferenceSql(pairs: Array<[string, string]>, scope: SqlScop
   if (range && types.length !== 1) throw new Error('An id range needs the pairs of one resource type');
   // Naming the type(s) lets the scan use sp_reference's (resource_type, id) index, and the range.
   const typeWhere = ` AND s.resource_type IN (${types.map(lit).join(', ')})${rangeWhere(range, 's.id')}`;
+  // Each distinct target is probed once (not once per reference: a patient has hundreds), and the
+  // few dangling ones are then looked up per reference in a hashed set.
   return `WITH want(rt, code) AS (VALUES ${want}),
-refs AS (SELECT s.resource_type AS rt, s.code, s.id, bool_or(t.id IS NULL) AS bad
+r AS MATERIALIZED (SELECT s.resource_type AS rt, s.code, s.id, s.target_type, s.target_id
   FROM sp_reference s JOIN want w ON w.rt = s.resource_type AND w.code = s.code
-  LEFT JOIN resource t ON t.resource_type = s.target_type AND t.id = s.target_id AND NOT t.deleted
-  WHERE ${isRelRef('s.url')}${typeWhere}${inScope}
-  GROUP BY s.resource_type, s.code, s.id)
+  WHERE ${isRelRef('s.url')}${typeWhere}${inScope}),
+dead AS (SELECT g.target_type, g.target_id
+  FROM (SELECT DISTINCT target_type, target_id FROM r WHERE target_type IS NOT NULL AND target_id IS NOT NULL) g
+  WHERE NOT EXISTS (SELECT 1 FROM resource t WHERE t.resource_type = g.target_type AND t.id = g.target_id AND NOT t.deleted)),
+refs AS (SELECT rt, code, id,
+    bool_or(target_type IS NULL OR target_id IS NULL OR (target_type, target_id) IN (SELECT target_type, target_id FROM dead)) AS bad
+  FROM r GROUP BY rt, code, id)
 SELECT rt, code, count(*)::int AS denominator, (count(*) FILTER (WHERE bad))::int AS numerator,
        (array_agg(id ORDER BY id) FILTER (WHERE bad))[1:${idCap(scope)}] AS ids
   FROM refs GROUP BY rt, code`;
