@@ -120,10 +120,25 @@ function pushInvariant(
   else warnings.push({ ...i, severity: 'warning' });
 }
 
-function findElement(
-  schema: InternalTypeSchema,
-  key: string,
-): { element: InternalSchemaElement; typeCode: string } | undefined {
+type FoundElement = { element: InternalSchemaElement; typeCode: string };
+const elementCache = new WeakMap<InternalTypeSchema, Map<string, FoundElement | null>>();
+
+/** The element of a schema a JSON key names (choice types by their suffix), cached per schema and key. */
+function findElement(schema: InternalTypeSchema, key: string): FoundElement | undefined {
+  let bySchema = elementCache.get(schema);
+  if (!bySchema) {
+    bySchema = new Map();
+    elementCache.set(schema, bySchema);
+  }
+  let found = bySchema.get(key);
+  if (found === undefined) {
+    found = lookupElement(schema, key) ?? null;
+    bySchema.set(key, found);
+  }
+  return found ?? undefined;
+}
+
+function lookupElement(schema: InternalTypeSchema, key: string): FoundElement | undefined {
   const direct = schema.elements[key];
   if (direct) return { element: direct, typeCode: direct.type[0]?.code ?? '' };
   for (const [name, element] of Object.entries(schema.elements)) {
@@ -137,8 +152,38 @@ function findElement(
   return undefined;
 }
 
+const innerCache = new WeakMap<InternalTypeSchema, WeakMap<InternalSchemaElement, InternalTypeSchema | null>>();
+
 function innerSchema(root: InternalTypeSchema, element: InternalSchemaElement): InternalTypeSchema | undefined {
-  return root.innerTypes.find((t) => t.path === element.path);
+  let byRoot = innerCache.get(root);
+  if (!byRoot) {
+    byRoot = new WeakMap();
+    innerCache.set(root, byRoot);
+  }
+  let inner = byRoot.get(element);
+  if (inner === undefined) {
+    inner = root.innerTypes.find((t) => t.path === element.path) ?? null;
+    byRoot.set(element, inner);
+  }
+  return inner ?? undefined;
+}
+
+type Constraint = NonNullable<InternalTypeSchema['constraints']>[number];
+/** A datatype's schema and the invariants checked on it, or null when the type has no schema. */
+const datatypeCache = new Map<string, { schema: InternalTypeSchema; constraints: Constraint[] } | null>();
+
+function datatype(typeCode: string): { schema: InternalTypeSchema; constraints: Constraint[] } | null {
+  let d = datatypeCache.get(typeCode);
+  if (d === undefined) {
+    try {
+      const schema = typeSchema(typeCode);
+      d = { schema, constraints: (schema.constraints ?? []).filter((c) => c.severity === 'error' && !SKIPPED_INVARIANTS.has(c.key) && !!c.expression) };
+    } catch {
+      d = null;
+    }
+    datatypeCache.set(typeCode, d);
+  }
+  return d;
 }
 
 function walkObject(
@@ -149,45 +194,41 @@ function walkObject(
   out: OperationOutcomeIssue[],
   rootResource: TypedValue,
 ): void {
-  const root = typeSchema(rootType);
-  for (const [key, v] of Object.entries(value)) {
-    if (key === 'resourceType' || key.startsWith('_') || v === null || v === undefined) continue;
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (key === 'resourceType' || key.charCodeAt(0) === 95 /* _ */ || v === null || v === undefined) continue;
     const found = findElement(schema, key);
     if (!found) continue; // unknown elements are reported by the structural validator
     const { element, typeCode } = found;
-    const values = Array.isArray(v) ? v : [v];
-    values.forEach((item, index) => {
-      const itemPath = Array.isArray(v) ? `${path}.${key}[${index}]` : `${path}.${key}`;
-      if (element.binding?.strength === 'required' && element.binding.valueSet) {
-        checkBinding(item, typeCode, element.binding.valueSet, itemPath, out);
-      }
-      if (typeof item !== 'object' || item === null) return;
+    const isArray = Array.isArray(v);
+    const values: unknown[] = isArray ? v : [v];
+    const binding = element.binding?.strength === 'required' ? element.binding.valueSet : undefined;
+    for (let index = 0; index < values.length; index++) {
+      const item = values[index];
+      const itemPath = isArray ? `${path}.${key}[${index}]` : `${path}.${key}`;
+      if (binding) checkBinding(item, typeCode, binding, itemPath, out);
+      if (typeof item !== 'object' || item === null) continue;
       if (typeCode === 'BackboneElement' || typeCode === 'Element') {
-        const inner = innerSchema(root, element);
+        const inner = innerSchema(typeSchema(rootType), element);
         if (inner) walkObject(item as Record<string, unknown>, inner, rootType, itemPath, out, rootResource);
-        return;
+        continue;
       }
       if (typeCode === 'Resource' || typeCode === 'DomainResource') {
         const rt = (item as { resourceType?: string }).resourceType;
         // a contained resource's references resolve against the resource that contains it
         if (rt && isKnownResourceType(rt)) walkObject(item as Record<string, unknown>, typeSchema(rt), rt, itemPath, out, key === 'contained' ? rootResource : { type: rt, value: item });
-        return;
+        continue;
       }
-      if (!/^[A-Z]/.test(typeCode)) return;
-      let dt: InternalTypeSchema;
-      try {
-        dt = typeSchema(typeCode);
-      } catch {
-        return;
-      }
-      for (const c of dt.constraints ?? []) {
-        if (c.severity !== 'error' || SKIPPED_INVARIANTS.has(c.key) || !c.expression) continue;
+      if (!/^[A-Z]/.test(typeCode)) continue;
+      const dt = datatype(typeCode);
+      if (!dt) continue;
+      for (const c of dt.constraints) {
         if (!constraintHolds(c, typeCode, item, rootResource)) {
           out.push(issue('error', 'invariant', `Constraint ${c.key} not met: ${c.description}`, itemPath));
         }
       }
-      walkObject(item as Record<string, unknown>, dt, typeCode, itemPath, out, rootResource);
-    });
+      walkObject(item as Record<string, unknown>, dt.schema, typeCode, itemPath, out, rootResource);
+    }
   }
 }
 
@@ -203,13 +244,26 @@ function constraintHolds(c: { key: string; expression: string }, type: string, v
   }
 }
 
+/** Every code of an expansion, whatever its system (a code without a system matches any). */
+const anySystem = new WeakMap<Map<string, Set<string>>, Set<string>>();
+
+function allCodes(expansion: Map<string, Set<string>>): Set<string> {
+  let all = anySystem.get(expansion);
+  if (!all) {
+    all = new Set<string>();
+    for (const codes of expansion.values()) for (const c of codes) all.add(c);
+    anySystem.set(expansion, all);
+  }
+  return all;
+}
+
 function checkBinding(item: unknown, typeCode: string, valueSet: string, path: string, out: OperationOutcomeIssue[]): void {
   const expansion = expandValueSet(valueSet);
   if (!expansion) return;
   const vsName = valueSet.split('|')[0];
   const inSet = (system: string | undefined, code: string | undefined): boolean => {
     if (code === undefined) return true;
-    if (system === undefined) return [...expansion.values()].some((s) => s.has(code));
+    if (system === undefined) return allCodes(expansion).has(code);
     return expansion.get(system)?.has(code) ?? false;
   };
   if (typeCode === 'code' && typeof item === 'string') {
