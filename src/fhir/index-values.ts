@@ -2,10 +2,14 @@
  * Extracts the search index values of a resource from its SearchParameter FHIRPath expressions.
  * Pure: the store persists what this returns (medplum's buildResourceRow, in spirit).
  */
-import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
+import {
+  AsAtom, DotAtom, FhirPathAtom, FunctionAtom, SymbolAtom, UnionAtom,
+  evalFhirPathTyped, getTypedPropertyValue, isResource, removeDuplicates, toJsBoolean, toTypedValue,
+  type TypedValue,
+} from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { dateRange } from './dates.js';
-import { searchParamsFor } from './search-parameters.js';
+import { searchParamsFor, type SearchParam } from './search-parameters.js';
 
 export interface TokenRow { code: string; system: string | null; value: string | null; text: string | null }
 export interface StringRow { code: string; value: string }
@@ -38,10 +42,12 @@ export function buildIndexRows(resource: Resource): IndexRows {
   const rows = emptyRows();
   const params = searchParamsFor(resource.resourceType);
   const typed = [toTypedValue(resource)];
+  const memo: Memo = new Map();
   for (const sp of params.values()) {
     let values: TypedValue[];
     try {
-      values = evalFhirPathTyped(sp.atom, typed);
+      const compiled = compiledFor(sp);
+      values = compiled ? compiled(typed, memo).map((v) => ({ type: v.type, value: (v.value as { valueOf(): unknown } | undefined)?.valueOf() })) : evalFhirPathTyped(sp.atom, typed);
     } catch {
       continue;
     }
@@ -73,18 +79,132 @@ export function buildIndexRows(resource: Resource): IndexRows {
   return dedupe(rows);
 }
 
+// ---- compiled expressions ----------------------------------------------------------------------
+// Most SearchParameter expressions are paths, unions of paths and `as` type filters. These are
+// compiled into functions that do what medplum's FHIRPath atoms do for them (the same
+// getTypedPropertyValue per step, the same union de-duplication and `as` filter), without the
+// interpreter's per-step overhead, and with every path from the root computed once per resource
+// (memo) though several parameters walk it. Anything else is evaluated by medplum.
+
+type Memo = Map<string, TypedValue[]>;
+type Compiled = (input: TypedValue[], memo: Memo) => TypedValue[];
+
+const compiledCache = new WeakMap<SearchParam, Compiled | null>();
+
+function compiledFor(sp: SearchParam): Compiled | undefined {
+  let c = compiledCache.get(sp);
+  if (c === undefined) {
+    const atom: unknown = sp.atom;
+    c = (atom instanceof FhirPathAtom ? compileRoot(atom.child) : undefined) ?? null;
+    compiledCache.set(sp, c);
+  }
+  return c ?? undefined;
+}
+
+/** An atom evaluated on the root input (the resource): results are memoised by the path's key. */
+function compileRoot(atom: unknown): Compiled | undefined {
+  if (atom instanceof UnionAtom) {
+    const left = compileRoot(atom.left);
+    const right = compileRoot(atom.right);
+    if (!left || !right) return undefined;
+    return (input, memo) => removeDuplicates([...left(input, memo), ...right(input, memo)]);
+  }
+  const path = compilePath(atom);
+  if (!path) return undefined;
+  const [key, fn] = path;
+  return (input, memo) => {
+    let r = memo.get(key);
+    if (!r) {
+      r = fn(input, memo);
+      memo.set(key, r);
+    }
+    return r;
+  };
+}
+
+/**
+ * A path from the root: Symbol, Dot(path, Symbol), As(path, Symbol), Dot(path, as(Type)) (which
+ * medplum answers with its input), Dot(path, where(criteria)) with criteria that use no variables
+ * (evaluated by medplum per item, as its where() does). Returns the path's memo key and function.
+ */
+function compilePath(atom: unknown): [string, Compiled] | undefined {
+  if (atom instanceof SymbolAtom) {
+    const step = compileSymbol(atom);
+    return step ? [atom.name, (input) => step(input)] : undefined;
+  }
+  if (atom instanceof DotAtom || atom instanceof AsAtom) {
+    const left = compileRoot(atom.left);
+    const leftKey = compilePath(atom.left)?.[0];
+    if (!left || leftKey === undefined) return undefined;
+    const right: unknown = atom.right;
+    if (atom instanceof AsAtom) {
+      if (!(right instanceof SymbolAtom)) return undefined;
+      const type = right.name;
+      return [`(${leftKey} as ${type})`, (input, memo) => left(input, memo).filter((e) => e.type === type)];
+    }
+    if (right instanceof SymbolAtom) {
+      const step = compileSymbol(right);
+      return step ? [`${leftKey}.${right.name}`, (input, memo) => step(left(input, memo))] : undefined;
+    }
+    if (right instanceof FunctionAtom && right.name === 'as' && right.args.length === 1) return [`${leftKey}.as()`, left];
+    if (right instanceof FunctionAtom && right.name === 'where' && right.args.length === 1) {
+      const criteria = right.args[0] as FhirPathAtom['child'];
+      if (/[$%]/.test(criteria.toString())) return undefined;
+      return [`${leftKey}.where(${criteria.toString()})`, (input, memo) => left(input, memo).filter((e) => toJsBoolean(criteria.eval({ variables: {} }, [e])))];
+    }
+  }
+  return undefined;
+}
+
+/** SymbolAtom.eval without variables (buildIndexRows passes none; `%` names and `$this` are left to medplum). */
+function compileSymbol(atom: SymbolAtom): ((input: TypedValue[]) => TypedValue[]) | undefined {
+  const name = atom.name;
+  if (name.startsWith('%') || name.startsWith('$') || name in Object.prototype) return undefined;
+  return (input) => {
+    const out: TypedValue[] = [];
+    for (const e of input) {
+      const value = e.value as unknown;
+      if (!value || typeof value !== 'object') continue;
+      const r = isResource(value, name as never) ? e : getTypedPropertyValue(e, name);
+      if (Array.isArray(r)) {
+        for (const x of r) if (x?.value !== undefined) out.push(x);
+      } else if (r?.value !== undefined) out.push(r);
+    }
+    return out;
+  };
+}
+
+/** Drops repeated rows (equal in every field). */
 function dedupe(rows: IndexRows): IndexRows {
   const out = emptyRows();
   for (const key of Object.keys(rows) as (keyof IndexRows)[]) {
+    const list = rows[key] as object[];
+    if (list.length < 2) {
+      (out[key] as object[]).push(...list);
+      continue;
+    }
     const seen = new Set<string>();
-    for (const r of rows[key] as object[]) {
-      const k = JSON.stringify(r);
+    for (const r of list) {
+      const k = rowKey(r);
       if (seen.has(k)) continue;
       seen.add(k);
       (out[key] as object[]).push(r);
     }
   }
   return out;
+}
+
+/**
+ * A key equal for two rows exactly when their JSON is (what this compared before): the same fields
+ * in the same order with the same values; strings are length-prefixed, so the key is unambiguous.
+ */
+function rowKey(r: object): string {
+  let k = '';
+  for (const [name, v] of Object.entries(r) as [string, unknown][]) {
+    if (v === undefined) continue; // JSON leaves undefined fields out
+    k += typeof v === 'string' ? `${name}=${v.length}:${v}|` : `${name}=${JSON.stringify(v)}|`;
+  }
+  return k;
 }
 
 type Obj = Record<string, unknown>;
