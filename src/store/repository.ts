@@ -3,6 +3,7 @@
  * reads of current and past versions. Every function takes the Queryable it runs on, so a caller
  * can put several calls in one transaction.
  */
+import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { contentHash } from '../fhir/canonical.js';
 import { patientCompartments } from '../fhir/compartments.js';
@@ -66,10 +67,80 @@ function toIso(v: unknown): string {
 }
 
 /**
+ * A write whose content is already checksummed, with its stored form (index rows, compartments and
+ * JSON at a given version) built on demand: the bulk import prepares these off the main thread.
+ */
+export interface PreparedWrite extends Omit<WriteRequest, 'resource'> {
+  /** Content hash of the new content (`contentHash`); absent for a delete. */
+  hash?: string;
+  /** The stored form at a version; called only for resources that change. Absent for a delete. */
+  store?: (versionId: number, lastUpdated: string) => StoredForm;
+  /** The new content, when the caller wants it back in the results. */
+  resource?: Resource;
+}
+
+export interface StoredForm {
+  index: IndexRows;
+  compartments: string[];
+  json: string;
+  /** The stored resource (with meta), returned in the write result when given. */
+  resource?: Resource;
+}
+
+/** The stored form of a resource at a version: the JSON with meta, its index rows and compartments. */
+export function storedForm(resource: Resource, id: string, versionId: number, lastUpdated: string): StoredForm {
+  const stored = withMeta(resource, id, versionId, lastUpdated);
+  const index = buildIndexRows(stored);
+  return { index, compartments: patientCompartments(stored, index.reference), json: JSON.stringify(stored), resource: stored };
+}
+
+/**
+ * The stored form with the version and the time left open, for a caller that prepares writes before
+ * it knows them (the bulk import, in worker threads): the JSON comes in three pieces around the two
+ * values, and `fill` completes it. Index rows and compartments do not depend on either value (no
+ * indexed search parameter reads meta.versionId or meta.lastUpdated; test/import checks the rows).
+ */
+export function storedFormTemplate(resource: Resource, id: string): { index: IndexRows; compartments: string[]; json: [string, string, string] } {
+  const v = `\u0001v${randomUUID()}`;
+  const t = `\u0001t${randomUUID()}`;
+  const stored = withMeta(resource, id, v, t);
+  const index = buildIndexRows(stored);
+  const text = JSON.stringify(stored);
+  // the markers are JSON-escaped in the text (\u0001 becomes the six characters \\u0001)
+  const [mv, mt] = [JSON.stringify(v).slice(1, -1), JSON.stringify(t).slice(1, -1)];
+  const i = text.indexOf(mv);
+  const j = text.indexOf(mt);
+  if (i < 0 || j < i || text.indexOf(mv, i + 1) >= 0 || text.indexOf(mt, j + 1) >= 0) throw new Error('storedFormTemplate: marker not found once');
+  return {
+    index,
+    compartments: patientCompartments(stored, index.reference),
+    json: [text.slice(0, i), text.slice(i + mv.length, j), text.slice(j + mt.length)],
+  };
+}
+
+/** Completes a storedFormTemplate JSON at a version and time. */
+export function fillStoredJson(json: [string, string, string], versionId: number, lastUpdated: string): string {
+  return `${json[0]}${versionId}${json[1]}${lastUpdated}${json[2]}`;
+}
+
+/**
  * Writes resources as one set-based statement (after one locking read). Same-content writes are
  * skipped (no new version). Call inside a transaction when several writes must stand or fall together.
  */
 export async function writeResources(q: Queryable, requests: WriteRequest[], now?: Date): Promise<WriteResult[]> {
+  return writePrepared(q, requests.map((req) => {
+    if (req.method === 'DELETE') return { ...req, resource: undefined };
+    const resource = req.resource as Resource;
+    return {
+      ...req,
+      hash: contentHash({ ...resource, id: req.id } as Resource),
+      store: (v: number, lu: string) => storedForm(resource, req.id, v, lu),
+    };
+  }), now);
+}
+
+/** writeResources for writes whose hash and stored form are prepared by the caller. */
+export async function writePrepared(q: Queryable, requests: PreparedWrite[], now?: Date): Promise<WriteResult[]> {
   if (requests.length === 0) return [];
   const types = requests.map((r) => r.resourceType);
   const ids = requests.map((r) => r.id);
@@ -99,8 +170,8 @@ export async function writeResources(q: Queryable, requests: WriteRequest[], now
 
   const results: WriteResult[] = [];
   // Final row per resource (a resource written twice in one batch keeps its last state).
-  const finalRows = new Map<string, { t: string; id: string; v: number; deleted: boolean; hash: string; comps: string; json: string | null; index?: IndexRows; hadRows: boolean }>();
-  const hist: { t: string; id: string; v: number; deleted: boolean; method: string; json: string | null }[] = [];
+  const finalRows = new Map<string, FinalRow>();
+  const hist: HistoryRow[] = [];
 
   for (const req of requests) {
     const k = key(req.resourceType, req.id);
@@ -129,19 +200,15 @@ export async function writeResources(q: Queryable, requests: WriteRequest[], now
       results.push({ outcome: 'deleted', resourceType: req.resourceType, id: req.id, versionId: v, lastUpdated, compartments: cur.compartments });
       continue;
     }
-    const resource = req.resource as Resource;
-    const hash = contentHash({ ...resource, id: req.id } as Resource);
+    const hash = req.hash as string;
     if (cur && !cur.deleted && cur.hash === hash) {
-      const unchanged = withMeta(resource, req.id, cur.versionId, cur.lastUpdated);
+      const unchanged = req.resource ? withMeta(req.resource, req.id, cur.versionId, cur.lastUpdated) : undefined;
       results.push({ outcome: 'unchanged', resourceType: req.resourceType, id: req.id, versionId: cur.versionId, lastUpdated: cur.lastUpdated, resource: unchanged, compartments: cur.compartments });
       continue;
     }
     const v = (cur?.versionId ?? 0) + 1;
-    const stored = withMeta(resource, req.id, v, lastUpdated);
-    const index = buildIndexRows(stored);
-    const compartments = patientCompartments(stored, index.reference);
+    const { index, compartments, json, resource: stored } = (req.store as NonNullable<PreparedWrite['store']>)(v, lastUpdated);
     const comps = compartments.join(',');
-    const json = JSON.stringify(stored);
     state.set(k, { versionId: v, deleted: false, hash, lastUpdated, compartments });
     finalRows.set(k, { t: req.resourceType, id: req.id, v, deleted: false, hash, comps, json, index, hadRows: !!cur || finalRows.has(k) });
     hist.push({ t: req.resourceType, id: req.id, v, deleted: false, method: req.method, json });
@@ -152,6 +219,9 @@ export async function writeResources(q: Queryable, requests: WriteRequest[], now
   return results;
 }
 
+interface FinalRow { t: string; id: string; v: number; deleted: boolean; hash: string; comps: string; json: string | null; index?: IndexRows; hadRows: boolean }
+interface HistoryRow { t: string; id: string; v: number; deleted: boolean; method: string; json: string | null }
+
 /** A text[] as node-postgres (array) or PGlite (array, or '{a,b}' text) returns it. */
 function textArray(v: string[] | string | null | undefined): string[] {
   if (Array.isArray(v)) return v;
@@ -159,16 +229,11 @@ function textArray(v: string[] | string | null | undefined): string[] {
   return v.replace(/^\{|\}$/g, '').split(',').map((x) => x.replace(/^"|"$/g, ''));
 }
 
-function withMeta(resource: Resource, id: string, versionId: number, lastUpdated: string): Resource {
+function withMeta(resource: Resource, id: string, versionId: number | string, lastUpdated: string): Resource {
   return { ...resource, id, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource;
 }
 
-async function persist(
-  q: Queryable,
-  rows: { t: string; id: string; v: number; deleted: boolean; hash: string; comps: string; json: string | null; index?: IndexRows; hadRows: boolean }[],
-  hist: { t: string; id: string; v: number; deleted: boolean; method: string; json: string | null }[],
-  lastUpdated: string,
-): Promise<void> {
+async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastUpdated: string): Promise<void> {
   const reindexed = rows.filter((r) => r.hadRows);
   const idx = { tok: [[], [], [], [], [], []] as unknown[][], str: [[], [], [], [], []] as unknown[][], dat: [[], [], [], [], []] as unknown[][], ref: [[], [], [], [], [], []] as unknown[][], num: [[], [], [], []] as unknown[][], qty: [[], [], [], [], [], []] as unknown[][], uri: [[], [], [], []] as unknown[][] };
   const push = (cols: unknown[][], values: unknown[]): void => values.forEach((v, i) => (cols[i] as unknown[]).push(v));
