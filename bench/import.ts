@@ -2,9 +2,13 @@
  * Import of the 100 Synthea bundles into PostgreSQL (validation + indexing + history), against a
  * baseline measured in the same run: a raw COPY of the same resources' JSON into a bare jsonb table.
  *
- *   node --import tsx bench/import.ts [--bundles DIR]
+ *   node --import tsx bench/import.ts [--bundles DIR] [--workers N]
+ *
+ * --workers: worker threads preparing files besides the main thread (default: the import's own
+ * default, one per core but one); 0 prepares every file on the main thread.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -17,6 +21,8 @@ import { freshSchema, PeakMemory } from './util.js';
 
 const dirArg = process.argv.indexOf('--bundles');
 const DIR = dirArg > 0 ? (process.argv[dirArg + 1] as string) : path.resolve('../shared/data/synthea/r4-bundles');
+const workersArg = process.argv.indexOf('--workers');
+const WORKERS = workersArg > 0 ? Number(process.argv[workersArg + 1]) : undefined;
 
 async function rawCopy(url: string, lines: string[]): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -39,6 +45,7 @@ async function main(): Promise<void> {
   for (const f of files) for (const e of JSON.parse(readFileSync(f, 'utf8')).entry) lines.push(JSON.stringify(e.resource));
   loadDefinitions();
 
+  const loadBefore = loadavg()[0] as number;
   const base = await freshSchema('bench_copy');
   const copySeconds = await rawCopy(base.url, lines);
   await base.drop();
@@ -47,7 +54,7 @@ async function main(): Promise<void> {
   const db = await openStore({ databaseUrl: target.url });
   const mem = new PeakMemory();
   const started = performance.now();
-  const summary = await importFiles({ db, strict: false }, files);
+  const summary = await importFiles({ db, strict: false }, files, undefined, { workers: WORKERS });
   const importSeconds = (performance.now() - started) / 1000;
   const peak = mem.stop();
   await db.close();
@@ -65,6 +72,8 @@ async function main(): Promise<void> {
     rawCopyRowsPerSecond: Math.round(copyRate),
     ratioToRawCopy: +(importRate / copyRate).toFixed(3),
     peakRssMiB: peak,
+    workers: WORKERS ?? 'default',
+    loadAverage1m: { before: +loadBefore.toFixed(2), after: +(loadavg()[0] as number).toFixed(2) },
   };
   console.log(JSON.stringify(result, null, 2));
 }

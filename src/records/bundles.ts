@@ -28,7 +28,7 @@ export interface BundleOptions {
   onResults?: (results: WriteResult[]) => void;
 }
 
-interface Planned {
+export interface Planned {
   index: number;
   method: 'POST' | 'PUT' | 'DELETE' | 'GET';
   resourceType: string;
@@ -58,7 +58,7 @@ function etagVersion(etag: string | undefined): number | undefined {
   return Number(m[1]);
 }
 
-function entryError(index: number, err: unknown): OperationOutcomeError {
+export function entryError(index: number, err: unknown): OperationOutcomeError {
   const e = toOutcomeError(err);
   const issues = (e.outcome.issue ?? []).map((i) => ({
     ...i,
@@ -92,7 +92,7 @@ export function rewriteReferences(value: unknown, map: Map<string, string>): unk
   return value;
 }
 
-function collectConditionalReferences(value: unknown, out: Set<string>): void {
+export function collectConditionalReferences(value: unknown, out: Set<string>): void {
   if (Array.isArray(value)) value.forEach((v) => collectConditionalReferences(v, out));
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
@@ -102,7 +102,7 @@ function collectConditionalReferences(value: unknown, out: Set<string>): void {
   }
 }
 
-function plan(bundle: Bundle, options: BundleOptions): Planned[] {
+export function plan(bundle: Bundle, options: BundleOptions): Planned[] {
   return (bundle.entry ?? []).map((entry: BundleEntry, index) => {
     try {
       const req = entry.request;

@@ -3,21 +3,25 @@
  * gzipped, or folders of them. Each file commits as one transaction, so a failed file leaves nothing
  * behind and the others go on. Ids carried by the resources are kept, so importing the same files
  * again changes nothing.
+ *
+ * Fast path: worker threads read, validate and index the next files (import-prepare.ts) while this
+ * thread commits the current one with one locking read and one set-based write (writePrepared).
+ * Files that need the database before validation (conditional entries, batches), and imports whose
+ * writes are audited, go through processTransaction/processBatch as an HTTP transaction does.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { Worker } from 'node:worker_threads';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { toOutcomeError } from '../fhir/outcomes.js';
+import { terminologyWarnings } from '../terminology/warnings.js';
+import { fillStoredJson, writePrepared, type PreparedWrite } from '../store/repository.js';
 import { processBatch, processTransaction } from './bundles.js';
 import type { RecordContext } from './context.js';
+import { failureReason, prepareFile, readImportFile, type ImportFailure, type PreparedFile } from './import-prepare.js';
+import type { PrepareTask, WorkerMessage } from './import-worker.js';
 
-export interface ImportFailure {
-  file: string;
-  reason: string;
-  /** Where in the file: "line 12", "Bundle.entry[3]". */
-  location?: string;
-}
+export type { ImportFailure } from './import-prepare.js';
 
 export interface ImportSummary {
   files: number;
@@ -29,6 +33,14 @@ export interface ImportSummary {
   warnings: number;
   byType: Record<string, number>;
   failures: ImportFailure[];
+}
+
+export interface ImportOptions {
+  /**
+   * Worker threads that prepare files ahead of the commits, besides this thread. Default: one per
+   * core but one, when there are enough files to pay for starting them; 0 prepares every file here.
+   */
+  workers?: number;
 }
 
 const FILE_RE = /\.(json|ndjson|jsonl)(\.gz)?$/i;
@@ -46,81 +58,105 @@ export function listImportFiles(paths: string[]): string[] {
   return out;
 }
 
-function readText(file: string): string {
-  const buf = readFileSync(file);
-  return (file.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
-}
-
-/** NDJSON (or a plain resource) as an all-or-nothing transaction of upserts. */
-function ndjsonBundle(text: string, file: string): { bundle: Bundle; failure?: ImportFailure } {
-  const entry: NonNullable<Bundle['entry']> = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    if (!line) continue;
-    let r: Resource;
-    try {
-      r = JSON.parse(line) as Resource;
-    } catch (e) {
-      return { bundle: { resourceType: 'Bundle', type: 'transaction' }, failure: { file, reason: `Malformed JSON: ${(e as Error).message}`, location: `line ${i + 1}` } };
-    }
-    entry.push(toEntry(r));
-  }
-  return { bundle: { resourceType: 'Bundle', type: 'transaction', entry } };
-}
-
-function toEntry(r: Resource): NonNullable<Bundle['entry']>[number] {
-  const rt = (r as { resourceType?: string }).resourceType ?? '';
-  return r.id ? { fullUrl: `${rt}/${r.id}`, resource: r, request: { method: 'PUT', url: `${rt}/${r.id}` } } : { resource: r, request: { method: 'POST', url: rt } };
-}
-
 export interface ImportProgress {
   (done: number, total: number, file: string, failed: boolean): void;
 }
 
-export async function importFiles(ctx: RecordContext, paths: string[], onProgress?: ImportProgress): Promise<ImportSummary> {
+export async function importFiles(ctx: RecordContext, paths: string[], onProgress?: ImportProgress, options: ImportOptions = {}): Promise<ImportSummary> {
   const files = listImportFiles(paths);
   const summary: ImportSummary = { files: files.length, filesFailed: 0, resources: 0, created: 0, updated: 0, unchanged: 0, warnings: 0, byType: {}, failures: [] };
-  let done = 0;
-  for (const file of files) {
-    const failures = await importOne(ctx, file, summary);
+  const record = (i: number, failures: ImportFailure[]): void => {
     if (failures.length) {
       summary.filesFailed++;
       summary.failures.push(...failures);
     }
-    onProgress?.(++done, files.length, file, failures.length > 0);
+    onProgress?.(i + 1, files.length, files[i] as string, failures.length > 0);
+  };
+  // An audited import writes AuditEvents per transaction: keep it on the path the API uses.
+  if (ctx.audit) {
+    for (let i = 0; i < files.length; i++) record(i, await importSlow(ctx, files[i] as string, summary));
+    return summary;
+  }
+  const workers = options.workers ?? (files.length >= 4 ? availableParallelism() - 1 : 0);
+  const pool = workers > 0 ? new PreparePool(workers, ctx.strict, !!ctx.codeLookup) : undefined;
+  const withLookups = !!ctx.codeLookup;
+  // Files are committed in order. This thread prepares files too: the next one when no worker has
+  // it, and another one while a commit waits on the database.
+  const prepared = new Map<number, PreparedFile | Promise<PreparedFile>>();
+  const window = 2 * workers + 2;
+  let next = 0; // the first file nobody prepares yet
+  const dispatch = (committing: number): void => {
+    while (pool && next < files.length && next < committing + window && pool.hasRoom()) {
+      prepared.set(next, pool.prepare(files[next] as string));
+      next++;
+    }
+  };
+  const prepareHere = (committing: number): boolean => {
+    if (next >= files.length || next >= committing + window) return false;
+    prepared.set(next, prepareFile(files[next] as string, ctx.strict, withLookups));
+    next++;
+    return true;
+  };
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i] as string;
+      dispatch(i);
+      if (!prepared.has(i)) prepareHere(i);
+      const p = await prepared.get(i);
+      prepared.delete(i);
+      if (!p) throw new Error(`import: ${file} was not prepared`);
+      let failures: ImportFailure[];
+      if (p.kind === 'failed') failures = p.failures;
+      else if (p.kind === 'fallback') failures = await importSlow(ctx, file, summary);
+      else {
+        const commit = commitPrepared(ctx, file, p, summary);
+        dispatch(i + 1);
+        prepareHere(i + 1);
+        failures = await commit;
+      }
+      record(i, failures);
+    }
+  } finally {
+    await pool?.close();
   }
   return summary;
 }
 
-async function importOne(ctx: RecordContext, file: string, summary: ImportSummary): Promise<ImportFailure[]> {
-  let text: string;
+/** Commits a prepared file in one transaction and counts it. */
+async function commitPrepared(ctx: RecordContext, file: string, p: Extract<PreparedFile, { kind: 'ready' }>, summary: ImportSummary): Promise<ImportFailure[]> {
+  let codeWarnings = 0;
+  if (ctx.codeLookup) for (const r of p.lookups) codeWarnings += terminologyWarnings(r as Resource & Record<string, unknown>, ctx.codeLookup).length;
+  const writes = p.writes.map((w): PreparedWrite => {
+    if (!w.json) return { resourceType: w.resourceType, id: w.id, method: w.method, ifMatch: w.ifMatch };
+    const json = w.json;
+    const index = w.index as NonNullable<typeof w.index>;
+    const compartments = w.compartments ?? [];
+    return {
+      resourceType: w.resourceType, id: w.id, method: w.method, ifMatch: w.ifMatch, hash: w.hash,
+      store: (v, lastUpdated) => ({ index, compartments, json: fillStoredJson(json, v, lastUpdated) }),
+    };
+  });
   try {
-    text = readText(file);
-  } catch (e) {
-    return [{ file, reason: `Cannot read: ${(e as Error).message}` }];
-  }
-  let bundle: Bundle;
-  const isNdjson = /\.(ndjson|jsonl)(\.gz)?$/i.test(file);
-  if (isNdjson) {
-    const r = ndjsonBundle(text, file);
-    if (r.failure) return [r.failure];
-    bundle = r.bundle;
-  } else {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      return [{ file, reason: `Malformed JSON: ${(e as Error).message}` }];
+    const results = await ctx.db.transaction((tx) => writePrepared(tx, writes));
+    for (const r of results) {
+      if (r.outcome === 'created') summary.created++;
+      else if (r.outcome === 'updated') summary.updated++;
+      else if (r.outcome === 'unchanged') summary.unchanged++;
     }
-    const obj = parsed as { resourceType?: string; type?: string; entry?: { resource?: Resource }[] };
-    if (obj?.resourceType === 'Bundle' && (obj.type === 'transaction' || obj.type === 'batch')) bundle = parsed as Bundle;
-    else if (obj?.resourceType === 'Bundle' && obj.type !== 'transaction' && obj.type !== 'batch') {
-      bundle = { resourceType: 'Bundle', type: 'transaction', entry: (obj.entry ?? []).filter((e) => e.resource).map((e) => toEntry(e.resource as Resource)) };
-    } else if (obj && typeof obj === 'object' && typeof obj.resourceType === 'string') {
-      bundle = { resourceType: 'Bundle', type: 'transaction', entry: [toEntry(parsed as Resource)] };
-    } else return [{ file, reason: 'Not a FHIR resource or Bundle' }];
+  } catch (err) {
+    return [{ file, reason: failureReason(err) }];
   }
+  summary.resources += p.resources;
+  for (const [t, n] of Object.entries(p.byType)) summary.byType[t] = (summary.byType[t] ?? 0) + n;
+  summary.warnings += p.warnings + codeWarnings;
+  return [];
+}
+
+/** A file through processTransaction/processBatch, as the API runs a Bundle. */
+async function importSlow(ctx: RecordContext, file: string, summary: ImportSummary): Promise<ImportFailure[]> {
+  const read = readImportFile(file);
+  if ('failure' in read) return [read.failure];
+  const bundle: Bundle = read.bundle;
   try {
     const outcomes: string[] = [];
     const onResults = (results: { outcome: string }[]): void => {
@@ -148,7 +184,73 @@ async function importOne(ctx: RecordContext, file: string, summary: ImportSummar
     });
     return failures;
   } catch (err) {
-    const e = toOutcomeError(err);
-    return [{ file, reason: (e.outcome.issue ?? []).map((i) => i.diagnostics ?? i.details?.text).join('; ') }];
+    return [{ file, reason: failureReason(err) }];
+  }
+}
+
+/**
+ * Worker threads preparing files. The workers run the TypeScript sources through tsx, as the CLI
+ * does; a file whose worker dies is prepared on this thread instead.
+ */
+class PreparePool {
+  private readonly workers: { worker: Worker; ready: boolean; busy: number; dead: boolean }[] = [];
+  private readonly pending = new Map<number, { resolve: (p: PreparedFile) => void; worker: number; file: string }>();
+  private nextId = 0;
+
+  constructor(n: number, private readonly strict: boolean, private readonly withLookups: boolean) {
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const entry = new URL('./import-worker.ts', import.meta.url).href;
+    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    for (let i = 0; i < n; i++) {
+      const worker = new Worker(code, { eval: true, workerData: { strict, withLookups } });
+      const slot = { worker, ready: false, busy: 0, dead: false };
+      this.workers.push(slot);
+      worker.on('message', (m: WorkerMessage) => {
+        if ('ready' in m) {
+          slot.ready = true;
+          return;
+        }
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        slot.busy--;
+        p?.resolve(m.prepared);
+      });
+      const die = (): void => {
+        if (slot.dead) return;
+        slot.dead = true;
+        for (const [id, p] of this.pending) {
+          if (p.worker !== i) continue;
+          this.pending.delete(id);
+          p.resolve(this.local(p.file));
+        }
+      };
+      worker.on('error', die);
+      worker.on('exit', die);
+    }
+  }
+
+  /** A ready worker has room for another file (at most two each: one working, one queued). */
+  hasRoom(): boolean {
+    return this.workers.some((w) => w.ready && !w.dead && w.busy < 2);
+  }
+
+  prepare(file: string): Promise<PreparedFile> {
+    const candidates = this.workers.map((w, i) => ({ w, i })).filter(({ w }) => w.ready && !w.dead);
+    const best = candidates.sort((a, b) => a.w.busy - b.w.busy)[0];
+    if (!best) return Promise.resolve(this.local(file));
+    const id = this.nextId++;
+    best.w.busy++;
+    return new Promise((resolve) => {
+      this.pending.set(id, { resolve, worker: best.i, file });
+      best.w.worker.postMessage({ id, file } satisfies PrepareTask);
+    });
+  }
+
+  private local(file: string): PreparedFile {
+    return prepareFile(file, this.strict, this.withLookups);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }

@@ -1,0 +1,128 @@
+/**
+ * The import's fast path (files prepared in worker threads, committed by writePrepared) stores exactly
+ * what the API's transaction path stores: the same resource, history and index rows, the same
+ * summary and the same failures, for good files, broken ones, updates, deletes and conditional
+ * entries (which the fast path hands to processTransaction).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { backends } from '../helpers/db.js';
+import { DEMO_BUNDLES, demoBundleFiles } from '../helpers/fixtures.js';
+import type { Db } from '../../src/store/db.js';
+import { importFiles, type ImportSummary } from '../../src/records/import-files.js';
+import { allResourceTypes } from '../../src/fhir/definitions.js';
+import { searchParamsFor } from '../../src/fhir/search-parameters.js';
+
+const TABLES: Record<string, string> = {
+  resource: `resource_type, id, version_id, deleted, content_hash, compartments, content #- '{meta,lastUpdated}' AS content`,
+  resource_history: `resource_type, id, version_id, deleted, method, content #- '{meta,lastUpdated}' AS content`,
+  sp_token: 'resource_type, id, code, system, value, text',
+  sp_string: 'resource_type, id, code, value, norm',
+  sp_date: 'resource_type, id, code, lo, hi',
+  sp_reference: 'resource_type, id, code, target_type, target_id, url',
+  sp_number: 'resource_type, id, code, value',
+  sp_quantity: 'resource_type, id, code, value, system, unit',
+  sp_uri: 'resource_type, id, code, value',
+};
+
+async function dump(db: Db): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const [table, cols] of Object.entries(TABLES)) {
+    const r = await db.query<Record<string, unknown>>(`SELECT ${cols} FROM ${table}`);
+    out[table] = r.rows.map((row) => JSON.stringify(row)).sort();
+  }
+  return out;
+}
+
+/** Files covering every path: Synthea bundles, NDJSON, a resource, updates, deletes, broken and invalid files, a conditional bundle, a batch. */
+function fixtureFiles(): string[] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'custodian-fast-'));
+  const synthea = demoBundleFiles().slice(0, 3);
+  const first = JSON.parse(gunzipSync(readFileSync(synthea[0] as string)).toString('utf8')) as { entry: { resource: { resourceType: string; id: string; gender?: string } }[] };
+  const patient = first.entry.find((e) => e.resource.resourceType === 'Patient')?.resource as { resourceType: string; id: string };
+  const write = (name: string, body: unknown): string => {
+    const f = path.join(dir, name);
+    writeFileSync(f, typeof body === 'string' ? body : JSON.stringify(body));
+    return f;
+  };
+  return [
+    ...synthea,
+    path.join(DEMO_BUNDLES, '../defects/chart-deficiencies.json.gz'),
+    path.join(DEMO_BUNDLES, '../duplicates/registered-twice.json.gz'),
+    write('e-ndjson.ndjson', [
+      JSON.stringify({ resourceType: 'Patient', id: 'fp-1', gender: 'female', birthDate: '1970-01-01' }),
+      JSON.stringify({ resourceType: 'Observation', id: 'fp-obs', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/fp-1' }, valueQuantity: { value: 3, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' } }),
+      JSON.stringify({ resourceType: 'Encounter', id: 'fp-enc', status: 'finished', class: { code: 'AMB' }, period: { start: '2020-01-02', end: '2020-01-01' } }),
+    ].join('\n')),
+    // the same patient again, changed: a new version of a resource written by an earlier file
+    write('f-update.json', { ...patient, gender: patient && (patient as { gender?: string }).gender === 'male' ? 'female' : 'male' }),
+    write('g-broken.json', '{"resourceType": "Bundle", '),
+    write('h-invalid.ndjson', [JSON.stringify({ resourceType: 'Patient', id: 'fp-2' }), JSON.stringify({ resourceType: 'Patient', id: 'fp-3', gender: 'robot' })].join('\n')),
+    write('i-delete.json', { resourceType: 'Bundle', type: 'transaction', entry: [
+      { request: { method: 'DELETE', url: 'Observation/fp-obs' } },
+      { request: { method: 'DELETE', url: 'Observation/never-was' } },
+      { fullUrl: 'urn:uuid:0b8a1c52-4a52-4c3e-9d55-1f4f8c1b0a01', resource: { resourceType: 'Patient', gender: 'other' }, request: { method: 'POST', url: 'Patient' } },
+    ] }),
+    write('j-conditional.json', { resourceType: 'Bundle', type: 'transaction', entry: [
+      { resource: { resourceType: 'Observation', id: 'fp-cond', status: 'final', code: { text: 'y' }, subject: { reference: 'Patient?birthdate=1970-01-01' } }, request: { method: 'PUT', url: 'Observation/fp-cond' } },
+    ] }),
+    write('k-batch.json', { resourceType: 'Bundle', type: 'batch', entry: [
+      { resource: { resourceType: 'Patient', id: 'fp-4' }, request: { method: 'PUT', url: 'Patient/fp-4' } },
+      { resource: { resourceType: 'Patient', id: 'fp-5', gender: 'robot' }, request: { method: 'PUT', url: 'Patient/fp-5' } },
+    ] }),
+    write('l-if-match.json', { resourceType: 'Bundle', type: 'transaction', entry: [
+      { resource: { resourceType: 'Patient', id: 'fp-1', gender: 'male' }, request: { method: 'PUT', url: 'Patient/fp-1', ifMatch: 'W/"7"' } },
+    ] }),
+    write('m-resource.json', { resourceType: 'Practitioner', id: 'fp-pr', name: [{ family: 'Núñez', given: ['José'] }] }),
+  ];
+}
+
+const strip = (s: ImportSummary): ImportSummary => ({ ...s, failures: s.failures.map((f) => ({ ...f, reason: f.reason.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>') })) });
+
+describe('import fast path', () => {
+  it('no indexed search parameter reads meta.versionId or meta.lastUpdated (index rows are built before the version is known)', () => {
+    for (const t of allResourceTypes()) {
+      for (const sp of searchParamsFor(t).values()) assert.doesNotMatch(sp.expression, /versionId|lastUpdated/, `${t}.${sp.code}`);
+    }
+  });
+
+  for (const backend of backends()) {
+    describe(backend.name, () => {
+      let fast: Db;
+      let slow: Db;
+      before(async () => {
+        fast = await backend.open();
+        slow = await backend.open();
+      });
+      after(async () => {
+        await fast.close();
+        await slow.close();
+      });
+
+      it('stores the same rows and reports the same summary as the transaction path, with and without workers', async () => {
+        const files = fixtureFiles();
+        // an audited import takes the API's transaction path for every file
+        const reference = await importFiles({ db: slow, strict: false, audit: async () => undefined }, files);
+        const viaWorkers = await importFiles({ db: fast, strict: false }, files, undefined, { workers: 2 });
+        assert.deepEqual(strip(viaWorkers), strip(reference));
+        assert.equal(reference.filesFailed, 4, JSON.stringify(reference.failures));
+        assert.ok(reference.created > 500 && reference.updated >= 1 && reference.warnings > 0, JSON.stringify({ ...reference, failures: undefined }));
+        const [a, b] = [await dump(fast), await dump(slow)];
+        // the one POST without an id gets a fresh uuid on each side (and so its own content hash)
+        const fresh = async (db: Db): Promise<string> => (await db.query<{ id: string }>(`SELECT id FROM resource WHERE content->>'gender' = 'other'`)).rows[0]?.id ?? 'none';
+        const [ida, idb] = [await fresh(fast), await fresh(slow)];
+        const norm = (rows: string[], id: string): string[] =>
+          rows.map((r) => (r.includes(id) ? r.split(id).join('<new>').replace(/"content_hash":"[^"]+"/, '"content_hash":"<h>"') : r)).sort();
+        for (const table of Object.keys(TABLES)) assert.deepEqual(norm(a[table] as string[], ida), norm(b[table] as string[], idb), table);
+        // a re-import (prepared on this thread) of files the update did not touch changes nothing
+        const again = await importFiles({ db: fast, strict: false }, files.slice(1, 3), undefined, { workers: 0 });
+        assert.equal(again.created + again.updated, 0);
+        assert.deepEqual(await dump(fast), a);
+      });
+    });
+  }
+});
