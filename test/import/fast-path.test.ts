@@ -16,6 +16,7 @@ import type { Db } from '../../src/store/db.js';
 import { importFiles, type ImportSummary } from '../../src/records/import-files.js';
 import { allResourceTypes } from '../../src/fhir/definitions.js';
 import { searchParamsFor } from '../../src/fhir/search-parameters.js';
+import type { LookupFn } from '../../src/terminology/warnings.js';
 
 const TABLES: Record<string, string> = {
   resource: `resource_type, id, version_id, deleted, content_hash, compartments, content #- '{meta,lastUpdated}' AS content`,
@@ -57,6 +58,7 @@ function fixtureFiles(): string[] {
       JSON.stringify({ resourceType: 'Patient', id: 'fp-1', gender: 'female', birthDate: '1970-01-01' }),
       JSON.stringify({ resourceType: 'Observation', id: 'fp-obs', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/fp-1' }, valueQuantity: { value: 3, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' } }),
       JSON.stringify({ resourceType: 'Encounter', id: 'fp-enc', status: 'finished', class: { code: 'AMB' }, period: { start: '2020-01-02', end: '2020-01-01' } }),
+      JSON.stringify({ resourceType: 'Condition', id: 'fp-cond-icd', subject: { reference: 'Patient/fp-1' }, recordedDate: '2021-03-01', code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'E11' }, { system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'ZZZ9' }] } }),
     ].join('\n')),
     // the same patient again, changed: a new version of a resource written by an earlier file
     write('f-update.json', { ...patient, gender: patient && (patient as { gender?: string }).gender === 'male' ? 'female' : 'male' }),
@@ -80,6 +82,12 @@ function fixtureFiles(): string[] {
     write('m-resource.json', { resourceType: 'Practitioner', id: 'fp-pr', name: [{ family: 'Núñez', given: ['José'] }] }),
   ];
 }
+
+/** A code lookup that knows E11 (not billable) and nothing else, for the on-write code warnings. */
+const codeLookup: LookupFn = (system, code) => ({
+  system, systemName: 'ICD-10-CM', code, found: code === 'E11', billable: false, header: true, parents: [],
+  release: { version: 'test', effectiveFrom: '2020-10-01' },
+});
 
 const strip = (s: ImportSummary): ImportSummary => ({ ...s, failures: s.failures.map((f) => ({ ...f, reason: f.reason.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>') })) });
 
@@ -106,8 +114,8 @@ describe('import fast path', () => {
       it('stores the same rows and reports the same summary as the transaction path, with and without workers', async () => {
         const files = fixtureFiles();
         // an audited import takes the API's transaction path for every file
-        const reference = await importFiles({ db: slow, strict: false, audit: async () => undefined }, files);
-        const viaWorkers = await importFiles({ db: fast, strict: false }, files, undefined, { workers: 2 });
+        const reference = await importFiles({ db: slow, strict: false, codeLookup, audit: async () => undefined }, files);
+        const viaWorkers = await importFiles({ db: fast, strict: false, codeLookup }, files, undefined, { workers: 2 });
         assert.deepEqual(strip(viaWorkers), strip(reference));
         assert.equal(reference.filesFailed, 4, JSON.stringify(reference.failures));
         assert.ok(reference.created > 500 && reference.updated >= 1 && reference.warnings > 0, JSON.stringify({ ...reference, failures: undefined }));
@@ -122,6 +130,11 @@ describe('import fast path', () => {
         const again = await importFiles({ db: fast, strict: false }, files.slice(1, 3), undefined, { workers: 0 });
         assert.equal(again.created + again.updated, 0);
         assert.deepEqual(await dump(fast), a);
+        // the code lookup's warnings (E11 not billable, ZZZ9 unknown) are counted on the fast path too
+        const ndjson = files.filter((f) => f.endsWith('e-ndjson.ndjson'));
+        const withCodes = await importFiles({ db: fast, strict: false, codeLookup }, ndjson, undefined, { workers: 0 });
+        const without = await importFiles({ db: fast, strict: false }, ndjson, undefined, { workers: 0 });
+        assert.equal(withCodes.warnings - without.warnings, 2);
       });
     });
   }
