@@ -4,8 +4,11 @@
  * `audit verify` throughput over a chain of synthetic events (linear, so 10 million is extrapolated
  * unless --events 10000000 is given).
  *
- *   node --import tsx bench/audit.ts [--seconds 5] [--connections 16] [--events 200000]
+ *   node --import tsx bench/audit.ts [--seconds 5] [--connections 16] [--events 200000] [--rounds 2]
+ *
+ * The load average is printed with the figures: on a shared machine the ratio is the figure to read.
  */
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { loadDefinitions } from '../src/fhir/definitions.js';
 import { buildAuditEvent } from '../src/audit/balp.js';
@@ -23,6 +26,8 @@ const arg = (name: string, def: number): number => {
 const SECONDS = arg('--seconds', 5);
 const CONNECTIONS = arg('--connections', 16);
 const EVENTS = arg('--events', 200_000);
+const ROUNDS = arg('--rounds', 2);
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const patient = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Bench', given: ['Audit'] }], gender: 'female', birthDate: '1980-02-03' });
 
@@ -59,14 +64,16 @@ async function main(): Promise<void> {
   await insertUser(db, { username: 'bench', roles: ['integration'], passwordHash: await hashPassword('bench-password-1234') });
   await db.close();
 
-  // alternate off/on twice so drift on a shared machine hits both sides
+  // alternate off/on so drift on a shared machine hits both sides
   const off: number[] = [];
   const on: number[] = [];
-  for (let round = 0; round < 2; round++) {
+  const loadBefore = load();
+  for (let round = 0; round < ROUNDS; round++) {
     off.push(await crud(false, schema.url));
     on.push(await crud(true, schema.url));
   }
   const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const loadAfterCrud = load();
 
   // verify: a chain of EVENTS synthetic events in batches of 5,000
   const db2 = await openStore({ databaseUrl: schema.url });
@@ -85,9 +92,10 @@ async function main(): Promise<void> {
   await schema.drop();
   const perSecond = v.checked / verifySeconds;
   console.log(JSON.stringify({
-    seconds: SECONDS, connections: CONNECTIONS,
+    seconds: SECONDS, connections: CONNECTIONS, loadAverage: { before: loadBefore, afterCrud: loadAfterCrud, end: load() },
     crudRpsAuditOff: off.map(Math.round), crudRpsAuditOn: on.map(Math.round),
     auditOnToOffRatio: +(avg(on) / avg(off)).toFixed(3),
+    perRoundRatio: on.map((x, i) => +(x / (off[i] as number)).toFixed(3)),
     chain: { events: v.checked, fromCrudRuns: before, ok: v.ok, appendSeconds, appendPerSecond: Math.round(EVENTS / appendSeconds), verifySeconds, verifyPerSecond: Math.round(perSecond),
       verify10MillionSecondsExtrapolated: Math.round(10_000_000 / perSecond) },
   }, null, 2));
