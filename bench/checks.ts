@@ -52,7 +52,8 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const peak = mem.stop();
   const slow = [...results].sort((a, b) => b.millis - a.millis).slice(0, 5).map((r) => `${r.checkId} ${(r.millis / 1000).toFixed(2)} s`);
-  const postgresCpuSeconds = Math.round(pids.reduce((t, pid, k) => t + cpuSeconds(pid) - cpuBefore[k]!, 0) * 10) / 10;
+  // A connection the pool closed while idle (it ran nothing of the run) has no /proc entry left: skipped.
+  const postgresCpuSeconds = Math.round(pids.reduce((t, pid, k) => t + (cpuSeconds(pid) - cpuBefore[k]! || 0), 0) * 10) / 10;
   // Peak RSS (VmHWM) of the PostgreSQL backends serving this pool, when the server is local.
   const pgPeakMb = pids.map((pid) => {
     try {
