@@ -53,9 +53,11 @@ async function main(): Promise<void> {
   const target = await freshSchema('bench_import');
   const db = await openStore({ databaseUrl: target.url });
   const mem = new PeakMemory();
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const summary = await importFiles({ db, strict: false }, files, undefined, { workers: WORKERS });
   const importSeconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   const peak = mem.stop();
   await db.close();
   await target.drop();
@@ -72,6 +74,9 @@ async function main(): Promise<void> {
     rawCopyRowsPerSecond: Math.round(copyRate),
     ratioToRawCopy: +(importRate / copyRate).toFixed(3),
     peakRssMiB: peak,
+    // CPU time of the importer (all its threads; PostgreSQL's own is not counted): less sensitive to
+    // other work on the machine than the wall time
+    importerCpuMsPerResource: +((used.user + used.system) / 1000 / summary.resources).toFixed(3),
     workers: WORKERS ?? 'default',
     loadAverage1m: { before: +loadBefore.toFixed(2), after: +(loadavg()[0] as number).toFixed(2) },
   };
