@@ -43,8 +43,9 @@ const SYNC_MARGIN_MS = 5 * 60_000;
 /**
  * Brings mpi_key up to date with the current Patient versions. Only Patients written since the last
  * sync (a watermark on last_updated, kept in mpi_model as 'sync', less a margin for late commits) are
- * looked at, so a call costs an index range scan over recent writes; the first indexes every Patient,
- * in pages.
+ * looked at: a call with nothing new costs one index probe; the first indexes every Patient, in
+ * pages. A write that commits more than the margin after its last_updated is picked up only once a
+ * later write moves past the watermark.
  */
 export async function syncKeys(db: Db, config: MatcherConfig = DEFAULT_CONFIG): Promise<number> {
   const mark = (await db.query<{ params: unknown }>(`SELECT params FROM mpi_model WHERE id = 'sync'`)).rows[0];
@@ -52,20 +53,29 @@ export async function syncKeys(db: Db, config: MatcherConfig = DEFAULT_CONFIG): 
   const latest = (await db.query<{ t: unknown }>(`SELECT max(last_updated) AS t FROM resource WHERE resource_type = 'Patient'`)).rows[0]?.t;
   if (latest === null || latest === undefined) return 0;
   const latestIso = latest instanceof Date ? latest.toISOString() : new Date(String(latest)).toISOString();
+  if (watermark) {
+    // Nothing written since the last sync: one index probe.
+    const newer = await db.query(`SELECT 1 FROM resource WHERE resource_type = 'Patient' AND last_updated > $1::timestamptz LIMIT 1`, [watermark]);
+    if (newer.rows.length === 0) return 0;
+  }
   const since = watermark ? new Date(Date.parse(watermark) - SYNC_MARGIN_MS).toISOString() : '-infinity';
   let done = 0;
-  let after = '';
+  // Keyset over (last_updated, id), the order of the resource_type_updated index.
+  let afterTime = since;
+  let afterId = '';
   for (;;) {
-    const stale = await db.query<{ id: string; version_id: number; deleted: boolean; content: unknown }>(
-      `SELECT r.id, r.version_id, r.deleted, r.content FROM resource r
+    const stale = await db.query<{ id: string; version_id: number; deleted: boolean; content: unknown; last_updated: unknown }>(
+      `SELECT r.id, r.version_id, r.deleted, r.content, r.last_updated FROM resource r
          LEFT JOIN mpi_indexed m ON m.patient_id = r.id
-        WHERE r.resource_type = 'Patient' AND r.last_updated >= $1::timestamptz AND r.id > $2
+        WHERE r.resource_type = 'Patient' AND (r.last_updated, r.id) > ($1::timestamptz, $2::text)
           AND (m.patient_id IS NULL OR m.version_id <> r.version_id)
-        ORDER BY r.id LIMIT ${SYNC_BATCH}`,
-      [since, after],
+        ORDER BY r.last_updated, r.id LIMIT ${SYNC_BATCH}`,
+      [afterTime, afterId],
     );
     if (stale.rows.length === 0) break;
-    after = stale.rows.at(-1)!.id;
+    const edge = stale.rows.at(-1)!;
+    afterTime = edge.last_updated instanceof Date ? edge.last_updated.toISOString() : String(edge.last_updated);
+    afterId = edge.id;
     done += stale.rows.length;
     const batch = stale.rows;
     const pids: string[] = [];
