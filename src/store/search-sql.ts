@@ -386,7 +386,7 @@ function matchSet(sets: string[], negatives: string[]): string {
  * Below driverLimit ids, a set drives the search and the other filters are probed per id (0: always
  * leave the join strategy to the planner; the search oracle test runs both ways).
  */
-export const searchTuning = { driverLimit: 20_000 };
+export const searchTuning = { driverLimit: 20_000, firstCount: 1000 };
 /** An index probe costs about as much as reading this many rows of an index range. */
 const PROBE_COST = 8;
 /** Sets hashed in memory stay under this many rows (PostgreSQL hashes a subplan only within work_mem). */
@@ -429,25 +429,51 @@ function setRows(node: PlanNode | undefined, processes: number): number {
 async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[], p: Params): Promise<MatchSet> {
   const limit = searchTuning.driverLimit;
   if (sets.length + negatives.length < 2 || limit <= 0) return { sql: matchSet(sets, negatives), small: false };
-  // every set is counted (negatives too), so the statement uses each parameter of the search
-  const counts = await q.query<Record<string, number>>(
-    `SELECT ${[...sets, ...negatives].map((x, i) => `(SELECT count(*) FROM (${x} LIMIT ${limit + 1}) c)::int AS c${i}`).join(', ')}`,
-    [...p.values],
-  );
-  const row = counts.rows[0] ?? {};
+  // Every set is counted (negatives too, so the statement uses each parameter of the search), first
+  // up to a thousand ids (a patient's observations are found without reading 20,000 vital signs),
+  // then, when no set is that small, up to the limit.
+  // (a set already counted in full is kept from the recount with LIMIT 0: not read, its parameters still typed)
+  const countUpTo = async (cap: number, known: Record<string, number> = {}): Promise<Record<string, number>> => {
+    const r = await q.query<Record<string, number>>(
+      `SELECT ${[...sets, ...negatives].map((x, i) => `(SELECT count(*) FROM (${x} LIMIT ${known[`c${i}`] !== undefined ? 0 : cap + 1}) c)::int AS c${i}`).join(', ')}`,
+      [...p.values],
+    );
+    return { ...(r.rows[0] ?? {}), ...known };
+  };
+  const fullyCounted = (r: Record<string, number>, upTo: number): Record<string, number> =>
+    Object.fromEntries(Object.entries(r).filter(([, n]) => Number(n) <= upTo));
+  // sets are first counted up to firstCount ids: one this small drives without counting the others further
+  const first = Math.min(searchTuning.firstCount, limit);
+  let row = await countUpTo(first);
+  let cap = first;
+  const smallestOf = (): number => Math.min(...sets.map((_, i) => Number(row[`c${i}`] ?? Infinity)));
+  if (smallestOf() > first && limit > first) {
+    row = await countUpTo(limit, fullyCounted(row, first));
+    cap = limit;
+  }
   const size = (i: number): number => Number(row[`c${i}`] ?? Infinity);
   const sizes = sets.map((_, i) => size(i));
   const smallest = sizes.indexOf(Math.min(...sizes));
-  if ((sizes[smallest] as number) > limit) return { sql: matchSet(sets, negatives), small: false };
+  if ((sizes[smallest] as number) > cap) return { sql: matchSet(sets, negatives), small: false };
   // Another set is read once and hashed when reading it costs less than probing it once per driving
   // id (a probe is an index descent, about PROBE_COST rows of a range scan); beyond the count limit
   // its size is the planner's estimate, which the extended statistics keep close.
   const driver = sizes[smallest] as number;
+  const threshold = Math.min(driver * PROBE_COST, HASH_LIMIT);
   const all = [...sets, ...negatives];
-  const counted = all.map((_, i) => size(i));
-  const planned = counted.some((n) => n > limit) ? await estimateRows(q, all, p.values) : [];
-  const estimates = counted.map((n, i) => (n <= limit ? n : Math.max(n, planned[i] ?? Infinity)));
-  const hashed = (i: number): boolean => (estimates[i] as number) <= Math.min(driver * PROBE_COST, HASH_LIMIT);
+  let counted = all.map((_, i) => size(i));
+  // a set counted past its cap is larger than the cap; only when the threshold lies beyond the cap
+  // is more needed: a count up to the threshold, or beyond the limit the planner's estimate
+  if (threshold > cap && counted.some((n) => n > cap)) {
+    if (threshold <= limit) {
+      row = await countUpTo(threshold, fullyCounted(row, cap));
+      counted = all.map((_, i) => size(i));
+    } else {
+      const planned = await estimateRows(q, all, p.values);
+      counted = counted.map((n, i) => (n <= cap ? n : Math.max(n, planned[i] ?? Infinity)));
+    }
+  }
+  const hashed = (i: number): boolean => (counted[i] as number) <= threshold;
   // "(IN) IS TRUE" and NOT IN stay hashed subplans (read once); a plain IN would be planned as a
   // join from the driver's estimate, which is poor for chains (it guesses 1 row where there are 7,854)
   const probe = (x: string): string => `EXISTS (SELECT 1 FROM (${x}) e WHERE e.id = m.id OFFSET 0)`;

@@ -386,15 +386,21 @@ for (const backend of backends()) {
       await check(searches);
     });
 
-    it('returns the same when the planner alone joins the sets (no driving set)', async () => {
-      seed = 20261128;
-      const saved = searchTuning.driverLimit;
-      searchTuning.driverLimit = 0;
-      try {
-        await check(generate(oracle, 120));
-      } finally {
-        searchTuning.driverLimit = saved;
-      }
-    });
+    // the join strategies chosen by set sizes, each exercised on this small data set
+    for (const [name, tuning, seedValue] of [
+      ['the planner alone joins the sets (no driving set)', { driverLimit: 0, firstCount: 0 }, 20261128],
+      ['sets are recounted, and hashed or probed by estimated size', { driverLimit: 40, firstCount: 4 }, 20261129],
+    ] as const) {
+      it(`returns the same when ${name}`, async () => {
+        seed = seedValue;
+        const saved = { ...searchTuning };
+        Object.assign(searchTuning, tuning);
+        try {
+          await check(generate(oracle, 120));
+        } finally {
+          Object.assign(searchTuning, saved);
+        }
+      });
+    }
   });
 }
