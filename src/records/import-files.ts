@@ -78,7 +78,7 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
     return summary;
   }
   const workers = options.workers ?? (files.length >= 4 ? availableParallelism() - 1 : 0);
-  const pool = workers > 0 ? new PreparePool(workers, ctx.strict, !!ctx.codeLookup) : undefined;
+  const pool = workers > 0 ? startPool(workers, ctx.strict, !!ctx.codeLookup) : undefined;
   const withLookups = !!ctx.codeLookup;
   // Files are committed in order. This thread prepares files too: the next one when no worker has
   // it, and another one while a commit waits on the database.
@@ -185,6 +185,15 @@ async function importSlow(ctx: RecordContext, file: string, summary: ImportSumma
     return failures;
   } catch (err) {
     return [{ file, reason: failureReason(err) }];
+  }
+}
+
+/** The pool, or none when workers cannot start here (the main thread then prepares every file). */
+function startPool(n: number, strict: boolean, withLookups: boolean): PreparePool | undefined {
+  try {
+    return new PreparePool(n, strict, withLookups);
+  } catch {
+    return undefined;
   }
 }
 
