@@ -162,6 +162,9 @@ async function load(): Promise<void> {
   const t1 = performance.now();
   out.indexed = await syncKeys(db);
   out.syncKeysSeconds = (performance.now() - t1) / 1000;
+  // Statistics taken before mpi_key was filled make the planner read whole tables for $match.
+  await db.query('ANALYZE mpi_key');
+  await db.query('ANALYZE mpi_indexed');
   log(`mpi_key synced: ${JSON.stringify(out)}`);
   await db.close();
 }
