@@ -446,9 +446,17 @@ async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[],
   const first = Math.min(searchTuning.firstCount, limit);
   let row = await countUpTo(first);
   let cap = first;
+  const all = [...sets, ...negatives];
   const smallestOf = (): number => Math.min(...sets.map((_, i) => Number(row[`c${i}`] ?? Infinity)));
+  let planned: number[] | undefined;
   if (smallestOf() > first && limit > first) {
-    row = await countUpTo(limit, fullyCounted(row, first));
+    // no set is small: the planner's estimates name the likely driver, and only it is counted up to
+    // the limit (the others keep their estimates: counting 20,000 vital signs costs more than a probe per id)
+    planned = await estimateRows(q, all, p.values);
+    const est = planned;
+    const candidate = sets.reduce((best, _, i) => ((est[i] ?? Infinity) < (est[best] ?? Infinity) ? i : best), 0);
+    const others = Object.fromEntries(all.map((_, i) => [`c${i}`, Math.max(first + 1, Math.round(est[i] ?? Infinity))]).filter(([k]) => k !== `c${candidate}`));
+    row = await countUpTo(limit, others);
     cap = limit;
   }
   const size = (i: number): number => Number(row[`c${i}`] ?? Infinity);
@@ -460,17 +468,16 @@ async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[],
   // its size is the planner's estimate, which the extended statistics keep close.
   const driver = sizes[smallest] as number;
   const threshold = Math.min(driver * PROBE_COST, HASH_LIMIT);
-  const all = [...sets, ...negatives];
   let counted = all.map((_, i) => size(i));
   // a set counted past its cap is larger than the cap; only when the threshold lies beyond the cap
   // is more needed: a count up to the threshold, or beyond the limit the planner's estimate
-  if (threshold > cap && counted.some((n) => n > cap)) {
+  if (!planned && threshold > cap && counted.some((n) => n > cap)) {
     if (threshold <= limit) {
       row = await countUpTo(threshold, fullyCounted(row, cap));
       counted = all.map((_, i) => size(i));
     } else {
-      const planned = await estimateRows(q, all, p.values);
-      counted = counted.map((n, i) => (n <= cap ? n : Math.max(n, planned[i] ?? Infinity)));
+      const estimates = await estimateRows(q, all, p.values);
+      counted = counted.map((n, i) => (n <= cap ? n : Math.max(n, estimates[i] ?? Infinity)));
     }
   }
   const hashed = (i: number): boolean => (counted[i] as number) <= threshold;
