@@ -384,7 +384,8 @@ function matchSet(sets: string[], negatives: string[]): string {
 
 /**
  * Below driverLimit ids, a set drives the search and the other filters are probed per id (0: always
- * leave the join strategy to the planner; the search oracle test runs both ways).
+ * leave the join strategy to the planner); sets are first counted up to firstCount ids. The search
+ * oracle test runs the defaults, the planner alone, and tiny limits that exercise every branch.
  */
 export const searchTuning = { driverLimit: 20_000, firstCount: 1000 };
 /** An index probe costs about as much as reading this many rows of an index range. */
@@ -422,9 +423,10 @@ function setRows(node: PlanNode | undefined, processes: number): number {
 /**
  * The ids matching every set, driven by the smallest when it is small. The planner cannot estimate
  * correlated conditions (a month of encounters: it guesses 7,600 rows, there are 672) and would hash
- * the 80,000 ambulatory encounters to intersect them; counting each set up to searchTuning.driverLimit first
- * (an index range scan each) finds the small one, and the others are then probed once per id through
- * the (resource_type, id, code) indexes. "OFFSET 0" keeps each probe a per-row subplan.
+ * the 80,000 ambulatory encounters to intersect them; counting the sets a little way (an index range
+ * scan each, stopped early) finds the small one, and each other set is then read once and hashed, or
+ * probed once per id through the (resource_type, id, code) indexes, whichever costs less. "OFFSET 0"
+ * keeps each probe a per-row subplan.
  */
 async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[], p: Params): Promise<MatchSet> {
   const limit = searchTuning.driverLimit;
@@ -537,7 +539,8 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   const where = [
     whereClause(req.resourceType, [], p, 'r', req.compartment),
     ...sets.map((s) => `r.id IN (${s})`),
-    ...negatives.map((s) => `r.id NOT IN (${s})`),
+    // anti-joins (NOT IN over a set too large for memory would be re-read for every row)
+    ...negatives.map((s) => `NOT EXISTS (SELECT 1 FROM (${s}) n WHERE n.id = r.id)`),
     ...conds,
   ].join(' AND ');
   const total = await countIf(q, req, `resource r WHERE ${where}`, p.values);
