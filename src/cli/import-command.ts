@@ -16,6 +16,8 @@ export async function importCommand(paths: string[], opts: { data?: string; json
       else bar.update(done, total, path.basename(file));
     });
     bar.stop();
+    // the embedded database has no autovacuum: give its planner statistics for what was imported
+    if (db.kind === 'pglite' && summary.created + summary.updated > 0) await db.exec('ANALYZE');
     const seconds = (Date.now() - started) / 1000;
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ...summary, seconds }, null, 2)}\n`);

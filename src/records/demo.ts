@@ -30,6 +30,8 @@ export async function loadDemoData(ctx: RecordContext, log: (msg: string) => voi
   if (!existsSync(dir)) return undefined;
   log('Loading the demo dataset (first start only)...');
   const summary = await importFiles(ctx, [dir]);
+  // fresh statistics for the planner (the embedded database has no autovacuum to gather them)
+  await ctx.db.exec('ANALYZE');
   for (const f of summary.failures) log(`demo file failed: ${f.file}: ${f.reason}`);
   log('Finding chart deficiencies, possible duplicates and data-quality issues...');
   const deficiencies = await syncDeficiencies(ctx.db);
