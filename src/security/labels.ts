@@ -7,6 +7,8 @@ import type { Resource } from '@medplum/fhirtypes';
 
 export const CONFIDENTIALITY = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 export const ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+/** Our own label systems (meta.security codes under this prefix count as labels too). */
+export const CUSTODIAN_SYSTEM_PREFIX = 'http://custodian.dev/';
 
 /** meta.security code -> the label that governs it. */
 const LABELS: Record<string, string> = {
@@ -34,7 +36,7 @@ export function sensitiveLabels(security: readonly Coding[] | undefined): string
   const out = new Set<string>();
   for (const c of security ?? []) {
     if (!c.code) continue;
-    if (c.system && c.system !== CONFIDENTIALITY && c.system !== ACT_CODE && !c.system.startsWith('http://custodian.dev/')) continue;
+    if (c.system && c.system !== CONFIDENTIALITY && c.system !== ACT_CODE && !c.system.startsWith(CUSTODIAN_SYSTEM_PREFIX)) continue;
     const l = LABELS[c.code];
     if (l) out.add(l);
   }

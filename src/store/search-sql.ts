@@ -3,6 +3,7 @@ import { dateRange } from '../fhir/dates.js';
 import { normaliseString, parseReference } from '../fhir/index-values.js';
 import { badRequest } from '../fhir/outcomes.js';
 import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type SortKey } from '../fhir/search-request.js';
+import { ACT_CODE, CONFIDENTIALITY, CUSTODIAN_SYSTEM_PREFIX } from '../security/labels.js';
 import type { Queryable } from './db.js';
 
 export class Params {
@@ -341,8 +342,8 @@ function toPage<R extends { id: string }>(fetched: R[], req: SearchRequest, tota
   };
 }
 
-/** Systems whose meta.security codes are sensitivity labels (as in security/labels.ts sensitiveLabels). */
-const LABEL_SYSTEMS = ['http://terminology.hl7.org/CodeSystem/v3-Confidentiality', 'http://terminology.hl7.org/CodeSystem/v3-ActCode'];
+/** Systems whose meta.security codes are sensitivity labels (the ones security/labels.ts sensitiveLabels reads). */
+const LABEL_SYSTEMS = [CONFIDENTIALITY, ACT_CODE];
 
 /**
  * The ids a viewer may not see, as two sets: resources labelled themselves, and resources in the
@@ -351,7 +352,7 @@ const LABEL_SYSTEMS = ['http://terminology.hl7.org/CodeSystem/v3-Confidentiality
 function hiddenSets(resourceType: string, hidden: HiddenRecords, p: Params): string[] {
   const labelled = (type: string, alias: string): string => `${alias}.resource_type = ${p.add(type)} AND ${alias}.code = '_security'
       AND ${alias}.value = ANY(${p.add(hidden.codes)}::text[])
-      AND (${alias}.system IS NULL OR ${alias}.system = ANY(${p.add(LABEL_SYSTEMS)}::text[]) OR ${alias}.system LIKE 'http://custodian.dev/%')`;
+      AND (${alias}.system IS NULL OR ${alias}.system = ANY(${p.add(LABEL_SYSTEMS)}::text[]) OR starts_with(${alias}.system, ${p.add(CUSTODIAN_SYSTEM_PREFIX)}))`;
   const spared = hidden.exceptPatients.length ? p.add(hidden.exceptPatients) : undefined;
   const own = spared
     ? `SELECT s.id FROM sp_token s JOIN resource b ON b.resource_type = s.resource_type AND b.id = s.id WHERE ${labelled(resourceType, 's')} AND NOT (b.compartments && ${spared}::text[])`
