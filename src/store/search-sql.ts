@@ -312,10 +312,7 @@ function positiveSubquery(sql: string, alias: string): string | undefined {
  */
 async function countIf(q: Queryable, req: SearchRequest, from: string, params: unknown[]): Promise<number | undefined> {
   if (req.total === 'estimate' && req.summary !== 'count') {
-    const r = await q.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT count(*) FROM ${from}`, [...params]);
-    const plan = r.rows[0]?.['QUERY PLAN'];
-    const json = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan?: PlanNode }[];
-    const rows = setRows(json[0]?.Plan, 1);
+    const rows = setRows(await plan(q, `SELECT count(*) FROM ${from}`, params), 1);
     return Number.isFinite(rows) ? Math.round(rows) : undefined;
   }
   if (req.total !== 'accurate' && req.summary !== 'count') return undefined;
@@ -400,14 +397,16 @@ const HASH_LIMIT = 50_000;
  * sets' parameters untyped).
  */
 async function estimateRows(q: Queryable, sets: string[], params: unknown[]): Promise<number[]> {
-  const r = await q.query<{ 'QUERY PLAN': unknown }>(
-    `EXPLAIN (FORMAT JSON) SELECT ${sets.map((x, i) => `(SELECT count(*) FROM (${x}) c) AS c${i}`).join(', ')}`,
-    [...params],
-  );
-  const plan = r.rows[0]?.['QUERY PLAN'];
-  const json = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan?: PlanNode }[];
-  const inits = (json[0]?.Plan?.Plans ?? []).filter((n) => n['Subplan Name']?.startsWith('InitPlan'));
+  const top = await plan(q, `SELECT ${sets.map((x, i) => `(SELECT count(*) FROM (${x}) c) AS c${i}`).join(', ')}`, params);
+  const inits = (top?.Plans ?? []).filter((n) => n['Subplan Name']?.startsWith('InitPlan'));
   return sets.map((_, i) => setRows(inits[i]?.Plans?.[0], 1));
+}
+
+/** The planner's plan of a statement (EXPLAIN, nothing executed). */
+async function plan(q: Queryable, sql: string, params: unknown[]): Promise<PlanNode | undefined> {
+  const r = await q.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, [...params]);
+  const raw = r.rows[0]?.['QUERY PLAN'];
+  return ((typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan?: PlanNode }[])[0]?.Plan;
 }
 
 interface PlanNode { 'Node Type'?: string; 'Plan Rows'?: number; 'Subplan Name'?: string; 'Parallel Aware'?: boolean; 'Workers Planned'?: number; Plans?: PlanNode[] }
