@@ -59,7 +59,7 @@ function filterSql(resourceType: string, f: Filter, p: Params, alias: string): s
     case 'token': return tokenSql(resourceType, f, p, alias);
     case 'string': return stringSql(resourceType, f, p, alias);
     case 'date': case 'number': case 'quantity':
-      return `${alias}.id IN (${idsIn(tableFor(f.type), resourceType, f.code, rangeCond(f, p), p)})`;
+      return `${alias}.id IN (${idsIn(tableFor(f.type), resourceType, f.code, rangeCond(resourceType, f, p), p)})`;
     case 'reference': return referenceSql(resourceType, f, p, alias);
     case 'uri': return uriSql(resourceType, f, p, alias);
     default: throw badRequest(`Search on ${f.type} parameter "${f.code}" is not supported`, f.code);
@@ -67,8 +67,8 @@ function filterSql(resourceType: string, f: Filter, p: Params, alias: string): s
 }
 
 /** The OR of a date, number or quantity filter's values, as a condition on one index row (alias s). */
-function rangeCond(f: Filter, p: Params): string {
-  if (f.type === 'date') return f.values.map((v) => dateCond(v, 's.lo', 's.hi', p)).join(' OR ');
+function rangeCond(resourceType: string, f: Filter, p: Params): string {
+  if (f.type === 'date') return f.values.map((v) => dateCond(v, 's.lo', 's.hi', p, { resourceType, code: f.code })).join(' OR ');
   if (f.type === 'number') return f.values.map((v) => numberCond(v, 's.value', p)).join(' OR ');
   return f.values.map((v) => quantityCond(v, p)).join(' OR ');
 }
@@ -93,7 +93,7 @@ function mergeSingleRowRanges(resourceType: string, filters: Filter[], p: Params
       rest.push(fs[0] as Filter);
       continue;
     }
-    const conds = fs.map((f) => `(${rangeCond(f, p)})`).join(' AND ');
+    const conds = fs.map((f) => `(${rangeCond(resourceType, f, p)})`).join(' AND ');
     merged.push(idsIn(tableFor((fs[0] as Filter).type), resourceType, code, conds, p));
   }
   return { merged, rest };
@@ -180,29 +180,38 @@ function uriSql(resourceType: string, f: Filter, p: Params, alias: string): stri
   return `${alias}.id IN (${idsIn('sp_uri', resourceType, f.code, conds.join(' OR '), p)})`;
 }
 
-/** Date comparison of a search value against a stored range [lo, hi] (FHIR R4 search 3.1.1.4.2). */
-export function dateCond(raw: string, lo: string, hi: string, p: Params): string {
+/**
+ * Date comparison of a search value against a stored range [lo, hi] (FHIR R4 search 3.1.1.4.2).
+ * `span`: the columns are an sp_date row (alias s) of this type and parameter; every prefix but ne
+ * then also says which window the row's span must overlap, a condition the exact one implies, so the
+ * GiST index of migration 005 can find a window's rows without reading everything before or after it.
+ */
+export function dateCond(raw: string, lo: string, hi: string, p: Params, span?: { resourceType: string; code: string }): string {
   const { prefix, value } = splitPrefix(raw);
   const r = dateRange(value);
   if (!r) throw badRequest(`Invalid date "${value}"`);
   // parameters are added only when used: an unused parameter has no type PostgreSQL can infer
   const qlo = (): string => `${p.add(r.lo)}::timestamptz`;
   const qhi = (): string => `${p.add(r.hi)}::timestamptz`;
+  const within = (from: string | undefined, to: string | undefined): string =>
+    span ? ` AND sp_date_span(s.resource_type, s.code, s.lo, s.hi) && sp_date_window(${p.add(span.resourceType)}::text, ${p.add(span.code)}::text, ${from ?? 'NULL'}::timestamptz, ${to ?? 'NULL'}::timestamptz)` : '';
   switch (prefix) {
-    case 'eq': return `(${lo} >= ${qlo()} AND ${hi} <= ${qhi()})`;
+    case 'eq': return `(${lo} >= ${qlo()} AND ${hi} <= ${qhi()}${within(p.add(r.lo), p.add(r.hi))})`;
     case 'ne': return `NOT (${lo} >= ${qlo()} AND ${hi} <= ${qhi()})`;
-    case 'gt': return `${hi} > ${qhi()}`;
-    case 'lt': return `${lo} < ${qlo()}`;
-    case 'ge': return `${hi} >= ${qlo()}`;
-    case 'le': return `${lo} <= ${qhi()}`;
-    case 'sa': return `${lo} > ${qhi()}`;
-    case 'eb': return `${hi} < ${qlo()}`;
+    case 'gt': return `(${hi} > ${qhi()}${within(p.add(r.hi), undefined)})`;
+    case 'lt': return `(${lo} < ${qlo()}${within(undefined, p.add(r.lo))})`;
+    case 'ge': return `(${hi} >= ${qlo()}${within(p.add(r.lo), undefined)})`;
+    case 'le': return `(${lo} <= ${qhi()}${within(undefined, p.add(r.hi))})`;
+    case 'sa': return `(${lo} > ${qhi()}${within(p.add(r.hi), undefined)})`;
+    case 'eb': return `(${hi} < ${qlo()}${within(undefined, p.add(r.lo))})`;
     case 'ap': {
       const now = Date.now();
       const a = Date.parse(r.lo);
       const b = Date.parse(r.hi);
       const pad = Math.max(Math.abs(now - (a + b) / 2) * 0.1, 86_400_000);
-      return `(${lo} <= ${p.add(new Date(b + pad).toISOString())}::timestamptz AND ${hi} >= ${p.add(new Date(a - pad).toISOString())}::timestamptz)`;
+      const from = new Date(a - pad).toISOString();
+      const to = new Date(b + pad).toISOString();
+      return `(${lo} <= ${p.add(to)}::timestamptz AND ${hi} >= ${p.add(from)}::timestamptz${within(p.add(from), p.add(to))})`;
     }
   }
 }
