@@ -28,30 +28,34 @@ export async function patientEverything(q: Queryable, patientId: string, query: 
       throw badRequest('Invalid _cursor', '_cursor');
     }
   }
-  const params: unknown[] = [patientId];
-  const typeFilter = query.types?.length ? ` AND x.resource_type = ANY($${params.push(query.types)}::text[])` : '';
-  const sinceFilter = query.since ? ` AND x.last_updated >= $${params.push(query.since)}::timestamptz` : '';
-  const afterFilter = after ? ` AND (x.grp, x.resource_type, x.id) > ($${params.push(after[0])}::int, $${params.push(after[1])}, $${params.push(after[2])})` : '';
-  const limit = params.push(query.count + 1);
-  // group 0: the patient; 1: the compartment; 2: resources the compartment references
-  const r = await q.query<{ grp: number; resource_type: string; id: string }>(
-    `WITH members AS (
-       SELECT resource_type, id, last_updated FROM resource WHERE compartments @> ARRAY[$1]::text[] AND NOT deleted
-     ), referenced AS (
-       SELECT DISTINCT t.resource_type, t.id, t.last_updated FROM members m
-         JOIN sp_reference s ON s.resource_type = m.resource_type AND s.id = m.id
-         JOIN resource t ON t.resource_type = s.target_type AND t.id = s.target_id AND NOT t.deleted
-        WHERE NOT (t.compartments @> ARRAY[$1]::text[])
-     ), x AS (
-       SELECT CASE WHEN resource_type = 'Patient' AND id = $1 THEN 0 ELSE 1 END AS grp, resource_type, id, last_updated FROM members
-       UNION ALL SELECT 2, resource_type, id, last_updated FROM referenced
-     )
-     SELECT grp, resource_type, id FROM x WHERE true${typeFilter}${sinceFilter}${afterFilter}
-     ORDER BY grp, resource_type, id LIMIT $${limit}`,
-    params,
-  );
-  const more = r.rows.length > query.count;
-  const rows = r.rows.slice(0, query.count);
+  // group 0: the patient; 1: the compartment; 2: resources the compartment references. A page is
+  // filled from the compartment first; the referenced resources (a join over every member's
+  // references) are gathered only when a page reaches past the compartment's end.
+  const rows: { grp: number; resource_type: string; id: string }[] = [];
+  for (const grp of [1, 2]) {
+    if (after && after[0] > grp) continue;
+    const params: unknown[] = [patientId];
+    const typeFilter = query.types?.length ? ` AND x.resource_type = ANY($${params.push(query.types)}::text[])` : '';
+    const sinceFilter = query.since ? ` AND x.last_updated >= $${params.push(query.since)}::timestamptz` : '';
+    const afterFilter = after ? ` AND (x.grp, x.resource_type, x.id) > ($${params.push(after[0])}::int, $${params.push(after[1])}, $${params.push(after[2])})` : '';
+    const limit = params.push(query.count + 1 - rows.length);
+    const x = grp === 1
+      ? `SELECT CASE WHEN resource_type = 'Patient' AND id = $1 THEN 0 ELSE 1 END AS grp, resource_type, id, last_updated
+           FROM resource WHERE compartments @> ARRAY[$1]::text[] AND NOT deleted`
+      : `SELECT DISTINCT 2 AS grp, t.resource_type, t.id, t.last_updated FROM resource m
+           JOIN sp_reference s ON s.resource_type = m.resource_type AND s.id = m.id
+           JOIN resource t ON t.resource_type = s.target_type AND t.id = s.target_id AND NOT t.deleted
+          WHERE m.compartments @> ARRAY[$1]::text[] AND NOT m.deleted AND NOT (t.compartments @> ARRAY[$1]::text[])`;
+    const r = await q.query<{ grp: number; resource_type: string; id: string }>(
+      `SELECT grp, resource_type, id FROM (${x}) x WHERE true${typeFilter}${sinceFilter}${afterFilter}
+       ORDER BY grp, resource_type, id LIMIT $${limit}`,
+      params,
+    );
+    rows.push(...r.rows);
+    if (rows.length > query.count) break;
+  }
+  const more = rows.length > query.count;
+  rows.length = Math.min(rows.length, query.count);
   const resources = await readMany(q, rows.map((x) => ({ resourceType: x.resource_type, id: x.id })));
   const link: NonNullable<Bundle['link']> = [{ relation: 'self', url: everythingUrl(baseUrl, patientId, query, query.cursor) }];
   const last = rows[rows.length - 1];
