@@ -19,7 +19,25 @@ export interface SearchParam {
    * parameter can then be tested on the same row.
    */
   singleRow: boolean;
+  /**
+   * At most one index row per resource under this parameter's code, whatever the value: singleRow,
+   * and the value's type is indexed as one row (a status code, a Coding, an Identifier; not a
+   * CodeableConcept, one row per coding, nor a HumanName, one per part). A set of ids found through
+   * one such row each needs no de-duplication.
+   */
+  uniqueRows: boolean;
 }
+
+/** Element types that index-values.ts indexes as one row, per parameter type. */
+const ONE_ROW_TYPES: Partial<Record<ParamType, ReadonlySet<string>>> = {
+  token: new Set(['code', 'boolean', 'id', 'string', 'uri', 'Coding', 'Identifier', 'ContactPoint']),
+  reference: new Set(['Reference', 'canonical', 'uri']),
+  string: new Set(['string', 'markdown', 'code', 'uri']),
+  date: new Set(['date', 'dateTime', 'instant', 'Period']),
+  number: new Set(['decimal', 'integer', 'positiveInt', 'unsignedInt']),
+  quantity: new Set(['Quantity', 'Age', 'Duration', 'Count', 'Distance', 'SimpleQuantity', 'Money']),
+  uri: new Set(['uri', 'url', 'canonical']),
+};
 
 /** Parameters handled by the store itself rather than by index tables. */
 export const RESULT_PARAMS = new Set([
@@ -48,7 +66,9 @@ export function searchParamsFor(resourceType: string): Map<string, SearchParam> 
     const elements = details.elementDefinitions ?? [];
     const singleRow = details.array === false && elements.length > 0
       && elements.every((e) => e.type.length > 0 && e.type.every((t) => t.code !== 'Timing'));
-    m.set(code, { code, type: sp.type as ParamType, expression: sp.expression, atom: details.parsedExpression, targets: sp.target ?? [], definition: sp, singleRow });
+    const oneRow = ONE_ROW_TYPES[sp.type as ParamType];
+    const uniqueRows = singleRow && !!oneRow && elements.every((e) => e.type.every((t) => oneRow.has(t.code)));
+    m.set(code, { code, type: sp.type as ParamType, expression: sp.expression, atom: details.parsedExpression, targets: sp.target ?? [], definition: sp, singleRow, uniqueRows });
   }
   cache.set(resourceType, m);
   return m;

@@ -99,6 +99,12 @@ function mergeSingleRowRanges(resourceType: string, filters: Filter[], p: Params
   return { merged, rest };
 }
 
+/** A filter whose id set has one row per matching resource: one value per resource, one row per value. */
+function uniqueSet(f: Filter): boolean {
+  if (f.chain || f.has || !f.param?.uniqueRows) return false;
+  return !f.modifier || ['exact', 'contains', 'missing', 'text'].includes(f.modifier) || /^[A-Z]/.test(f.modifier);
+}
+
 export function tableFor(type: string): string {
   switch (type) {
     case 'token': return 'sp_token';
@@ -380,13 +386,15 @@ function negativeSubquery(sql: string, alias: string): string | undefined {
  * through the (resource_type, id, code) indexes, merge sets that stream sorted by id, and stop early
  * for a page ordered by id.
  */
-function matchSet(sets: string[], negatives: string[]): string {
-  const [first, ...rest] = sets;
+function matchSet(sets: string[], negatives: string[], unique: ReadonlySet<string>): string {
+  // a set with one index row per resource (unique) comes first and needs no GROUP BY
+  const u = sets.findIndex((x) => unique.has(x));
+  const [first, ...rest] = u > 0 ? [sets[u] as string, ...sets.filter((_, i) => i !== u)] : sets;
   const conds = [
     ...rest.map((x) => `m.id IN (${x})`),
     ...negatives.map((x) => `NOT EXISTS (SELECT 1 FROM (${x}) n WHERE n.id = m.id)`),
   ];
-  return `SELECT m.id FROM (${first}) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} GROUP BY m.id`;
+  return `SELECT m.id FROM (${first}) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}${u >= 0 ? '' : ' GROUP BY m.id'}`;
 }
 
 /**
@@ -437,9 +445,9 @@ function setRows(node: PlanNode | undefined, processes: number): number {
  * probed once per id through the (resource_type, id, code) indexes, whichever costs less. "OFFSET 0"
  * keeps each probe a per-row subplan.
  */
-async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[], p: Params): Promise<MatchSet> {
+async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[], unique: ReadonlySet<string>, p: Params): Promise<MatchSet> {
   const limit = searchTuning.driverLimit;
-  if (sets.length + negatives.length < 2 || limit <= 0) return { sql: matchSet(sets, negatives), small: false };
+  if (sets.length + negatives.length < 2 || limit <= 0) return { sql: matchSet(sets, negatives, unique), small: false };
   // Every set is counted (negatives too, so the statement uses each parameter of the search), first
   // up to a thousand ids (a patient's observations are found without reading 20,000 vital signs),
   // then, when no set is that small, up to the limit.
@@ -473,7 +481,7 @@ async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[],
   const size = (i: number): number => Number(row[`c${i}`] ?? Infinity);
   const sizes = sets.map((_, i) => size(i));
   const smallest = sizes.indexOf(Math.min(...sizes));
-  if ((sizes[smallest] as number) > cap) return { sql: matchSet(sets, negatives), small: false };
+  if ((sizes[smallest] as number) > cap) return { sql: matchSet(sets, negatives, unique), small: false };
   // Another set is read once and hashed when reading it costs less than probing it once per driving
   // id (a probe is an index descent, about PROBE_COST rows of a range scan); beyond the count limit
   // its size is the planner's estimate, which the extended statistics keep close.
@@ -499,7 +507,8 @@ async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[],
     ...sets.flatMap((x, i) => (i === smallest ? [] : [hashed(i) ? `(m.id IN (${x})) IS TRUE` : probe(x)])),
     ...negatives.map((x, j) => (hashed(sets.length + j) ? `m.id NOT IN (${x})` : `NOT ${probe(x)}`)),
   ];
-  return { sql: `SELECT m.id FROM (SELECT DISTINCT d.id FROM (${sets[smallest]}) d) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`, small: true };
+  const driving = sets[smallest] as string;
+  return { sql: `SELECT m.id FROM (SELECT ${unique.has(driving) ? '' : 'DISTINCT '}d.id FROM (${driving}) d) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`, small: true };
 }
 
 interface MatchSet {
@@ -528,22 +537,27 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   const p = new Params();
   const { merged, rest } = mergeSingleRowRanges(req.resourceType, req.filters, p);
   const sets: string[] = [...merged];
+  // sets holding at most one row per resource (see SearchParam.uniqueRows): no de-duplication needed
+  const unique = new Set<string>(merged);
   const negatives: string[] = [];
   const conds: string[] = [];
   for (const f of rest) {
     const sql = filterSql(req.resourceType, f, p, 'r');
     const sub = positiveSubquery(sql, 'r');
     const neg = sub ? undefined : negativeSubquery(sql, 'r');
-    if (sub) sets.push(sub);
+    if (sub) {
+      sets.push(sub);
+      if (uniqueSet(f)) unique.add(sub);
+    }
     else if (neg) negatives.push(neg);
     else conds.push(sql);
   }
   if (req.hidden?.codes.length) negatives.push(...hiddenSets(req.resourceType, req.hidden, p));
   const setsOnly = sets.length > 0 && conds.length === 0 && !req.compartment;
-  if (setsOnly && req.sort.every((s) => s.code === '_id')) return searchIdSets(q, req, await drivenMatchSet(q, sets, negatives, p), p);
+  if (setsOnly && req.sort.every((s) => s.code === '_id')) return searchIdSets(q, req, await drivenMatchSet(q, sets, negatives, unique, p), p);
   const oneKey = req.sort[0];
   if (setsOnly && req.sort.length === 1 && oneKey && oneKey.code !== '_lastUpdated' && oneKey.code !== '_id') {
-    return searchSortedSets(q, req, await drivenMatchSet(q, sets, negatives, p), oneKey, p);
+    return searchSortedSets(q, req, await drivenMatchSet(q, sets, negatives, unique, p), oneKey, p);
   }
   const where = [
     whereClause(req.resourceType, [], p, 'r', req.compartment),
