@@ -3,8 +3,8 @@
  * value is missing. Levels follow the labels in default-config.ts.
  */
 import damerauLevenshtein from 'talisman/metrics/damerau-levenshtein.js';
-import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import { areNicknames } from './nicknames.js';
+import { jaroWinkler, sameRun, withinOneEdit } from './string-metrics.js';
 import type { Prepared } from './prepare.js';
 import type { ComparisonKind, MatcherConfig } from './types.js';
 
@@ -12,11 +12,14 @@ type Sim = MatcherConfig['similarity'];
 
 const shareCode = (a: string[], b: string[]): boolean => a.some((c) => c.length > 0 && b.includes(c));
 
-/** exact / similar (typo, phonetic, nickname) / fuzzy (weaker, initial) / else. */
-function nameLevel(a: string, b: string, ac: string[], bc: string[], sim: Sim): number {
+/**
+ * exact / similar (typo, phonetic, nickname) / fuzzy (weaker, initial) / else. `jw`, when given, is
+ * jaroWinkler(a, b) already computed.
+ */
+export function nameLevel(a: string, b: string, ac: string[], bc: string[], sim: Sim, jw?: number): number {
   if (a === b) return 0;
   if (a.length === 1 || b.length === 1) return a[0] === b[0] ? 2 : 3;
-  const jw = jaroWinkler(a, b);
+  jw ??= jaroWinkler(a, b);
   if (jw >= sim.high || areNicknames(a, b) || (shareCode(ac, bc) && damerauLevenshtein(a, b) <= 2)) return 1;
   if (jw >= sim.low || shareCode(ac, bc) || a.startsWith(b) || b.startsWith(a)) return 2;
   return 3;
@@ -49,55 +52,56 @@ function familyLevel(a: Prepared, b: Prepared, sim: Sim): number {
 }
 
 /** exact / one edit or day-month swap / year-month or year-day equal / else. */
-function dateLevel(a: string, b: string): number {
+export function dateLevel(a: string, b: string): number {
   if (!a || !b) return -1;
   if (a === b) return 0;
   if (a.length !== b.length) {
     const n = Math.min(a.length, b.length);
-    return a.slice(0, n) === b.slice(0, n) ? 2 : 3;
+    return sameRun(a, 0, b, 0, n) ? 2 : 3;
   }
   if (a.length === 8) {
-    if (a.slice(0, 4) === b.slice(0, 4) && a.slice(4, 6) === b.slice(6, 8) && a.slice(6, 8) === b.slice(4, 6)) return 1;
-    if (damerauLevenshtein(a, b) <= 1) return 1;
-    const same = Number(a.slice(0, 4) === b.slice(0, 4)) + Number(a.slice(4, 6) === b.slice(4, 6)) + Number(a.slice(6, 8) === b.slice(6, 8));
+    const year = sameRun(a, 0, b, 0, 4);
+    if (year && sameRun(a, 4, b, 6, 2) && sameRun(a, 6, b, 4, 2)) return 1;
+    if (withinOneEdit(a, b)) return 1;
+    const same = Number(year) + Number(sameRun(a, 4, b, 4, 2)) + Number(sameRun(a, 6, b, 6, 2));
     if (same >= 2) return 2;
     return 3;
   }
-  return damerauLevenshtein(a, b) <= 1 ? 1 : 3;
+  return withinOneEdit(a, b) ? 1 : 3;
 }
 
-function exactLevel(a: string, b: string): number {
+export function exactLevel(a: string, b: string): number {
   if (!a || !b) return -1;
   return a === b ? 0 : 1;
 }
 
-function typoLevel(a: string, b: string): number {
+export function typoLevel(a: string, b: string): number {
   if (!a || !b) return -1;
   if (a === b) return 0;
-  return damerauLevenshtein(a, b) <= 1 ? 1 : 2;
+  return withinOneEdit(a, b) ? 1 : 2;
 }
 
 /** exact / last four digits equal (one side holds only the last four) / one digit or transposition / else. */
-function ssnLevel(a: string, b: string): number {
+export function ssnLevel(a: string, b: string): number {
   if (!a || !b) return -1;
   if (a === b) return 0;
   if (a.length <= 4 || b.length <= 4) return a.slice(-4) === b.slice(-4) ? 1 : 3;
-  return a.length === b.length && damerauLevenshtein(a, b) <= 1 ? 2 : 3;
+  return a.length === b.length && withinOneEdit(a, b) ? 2 : 3;
 }
 
-function stringLevel(a: string, b: string, sim: Sim): number {
+export function stringLevel(a: string, b: string, sim: Sim): number {
   if (!a || !b) return -1;
   if (a === b) return 0;
   return jaroWinkler(a, b) >= sim.high ? 1 : 2;
 }
 
 /** exact / number equal and street similar (or street equal and number a typo) / street similar / else. */
-function streetLevel(a: Prepared, b: Prepared, sim: Sim): number {
+export function streetLevel(a: Prepared, b: Prepared, sim: Sim): number {
   if (!a.street || !b.street) return -1;
   const sameNo = a.number !== '' && a.number === b.number;
   if (a.street === b.street && (sameNo || (!a.number && !b.number))) return 0;
   const jw = jaroWinkler(a.street, b.street);
-  const nearNo = sameNo || (a.number !== '' && b.number !== '' && damerauLevenshtein(a.number, b.number) <= 1);
+  const nearNo = sameNo || (a.number !== '' && b.number !== '' && withinOneEdit(a.number, b.number));
   if ((sameNo && jw >= sim.high) || (a.street === b.street && nearNo)) return 1;
   if (jw >= sim.high || (sameNo && jw >= sim.low)) return 2;
   return 3;
@@ -108,7 +112,7 @@ function streetLevel(a: Prepared, b: Prepared, sim: Sim): number {
  * a household shares all of them): exact / same street, locality similar / same street or same
  * number and locality / same locality only / different.
  */
-function addressLevel(a: Prepared, b: Prepared, sim: Sim): number {
+export function addressLevel(a: Prepared, b: Prepared, sim: Sim): number {
   const street = streetLevel(a, b, sim);
   const pc = typoLevel(a.postcode, b.postcode);
   const city = stringLevel(a.city, b.city, sim);
@@ -121,14 +125,14 @@ function addressLevel(a: Prepared, b: Prepared, sim: Sim): number {
   return 4;
 }
 
-function anyLevel(a: string[], b: string[], level: (x: string, y: string) => number): number {
+export function anyLevel(a: string[], b: string[], level: (x: string, y: string) => number): number {
   if (!a.length || !b.length) return -1;
   let best = Number.MAX_SAFE_INTEGER;
   for (const x of a) for (const y of b) best = Math.min(best, level(x, y));
   return best;
 }
 
-function emailLevel(a: string, b: string, sim: Sim): number {
+export function emailLevel(a: string, b: string, sim: Sim): number {
   if (a === b) return 0;
   const la = a.split('@')[0]!;
   const lb = b.split('@')[0]!;
@@ -160,12 +164,17 @@ export function compareField(kind: ComparisonKind, a: Prepared, b: Prepared, con
     case 'ssn':
       return ssnLevel(a.ssn, b.ssn);
     case 'identifier':
-      return anyLevel(a.identifiers, b.identifiers, (x, y) => (x === y ? 0 : x.split('|')[0] === y.split('|')[0] ? 1 : 2)) === 0 ? 0 : a.identifiers.length && b.identifiers.length && sharesSystem(a.identifiers, b.identifiers) ? 1 : -1;
+      return identifierLevel(a.identifiers, b.identifiers);
     case 'phone':
       return anyLevel(a.phone, b.phone, typoLevel);
     case 'email':
       return anyLevel(a.email, b.email, (x, y) => emailLevel(x, y, sim));
   }
+}
+
+/** same identifier / different identifier in a shared system / -1 (none to compare). */
+export function identifierLevel(a: string[], b: string[]): number {
+  return anyLevel(a, b, (x, y) => (x === y ? 0 : x.split('|')[0] === y.split('|')[0] ? 1 : 2)) === 0 ? 0 : a.length && b.length && sharesSystem(a, b) ? 1 : -1;
 }
 
 function sharesSystem(a: string[], b: string[]): boolean {

@@ -3,7 +3,8 @@
  * initialised from random pairs), term-frequency adjustment of exact name agreement, and scoring
  * with a per-field explanation.
  */
-import { compareAll, compareInto, fieldValue, alignNames, tfKey } from './compare.js';
+import { ColumnComparer, toColumns, type Columns } from './columns.js';
+import { compareAll, fieldValue, alignNames, tfKey } from './compare.js';
 import type { Prepared } from './prepare.js';
 import type { FieldExplanation, MatcherConfig, ModelParameters, PairScore } from './types.js';
 
@@ -25,20 +26,21 @@ const normaliseProbs = (counts: number[], pseudo: number): number[] => {
 };
 
 /** u from comparisons of random pairs (nearly all non-matches). */
-export function estimateU(records: Prepared[], config: MatcherConfig, seed = 1): number[][] {
+export function estimateU(records: Prepared[], config: MatcherConfig, seed = 1, columns?: Columns): number[][] {
   const n = records.length;
   const counts = config.comparisons.map((c) => c.levels.map(() => 0));
   if (n < 2) return config.comparisons.map((c) => c.u.slice());
   const total = Math.min(config.em.uSamplePairs, (n * (n - 1)) / 2);
   const r = rng(seed);
+  const comparer = new ColumnComparer(columns ?? toColumns(records), config);
+  const K = config.comparisons.length;
+  const levels = new Int8Array(K);
   for (let s = 0; s < total; s++) {
     const i = Math.floor(r() * n);
     let j = Math.floor(r() * (n - 1));
     if (j >= i) j++;
-    const levels = compareAll(records[i]!, records[j]!, config);
-    levels.forEach((l, k) => {
-      if (l >= 0) counts[k]![l]!++;
-    });
+    comparer.compareInto(i, j, levels, 0);
+    for (let k = 0; k < K; k++) if (levels[k]! >= 0) counts[k]![levels[k]!]!++;
   }
   return counts.map((c, k) => {
     const seen = c.reduce((a, b) => a + b, 0);
@@ -68,10 +70,11 @@ export function termFrequencies(records: Prepared[], config: MatcherConfig): Rec
 }
 
 /** The comparison vectors of the candidate pairs, one Int8 per comparison. */
-export function comparePairs(records: Prepared[], pairs: Uint32Array, config: MatcherConfig): Int8Array {
+export function comparePairs(records: Prepared[], pairs: Uint32Array, config: MatcherConfig, columns: Columns = toColumns(records)): Int8Array {
   const K = config.comparisons.length;
   const out = new Int8Array((pairs.length / 2) * K);
-  for (let p = 0; p < pairs.length / 2; p++) compareInto(records[pairs[2 * p]!]!, records[pairs[2 * p + 1]!]!, config, out, p * K);
+  const comparer = new ColumnComparer(columns, config);
+  for (let p = 0; p < pairs.length / 2; p++) comparer.compareInto(pairs[2 * p]!, pairs[2 * p + 1]!, out, p * K);
   return out;
 }
 
@@ -99,7 +102,7 @@ export function comparisonPatterns(gamma: Int8Array, K: number): { vectors: Int8
 }
 
 /** EM over the candidate pairs' comparison vectors: m, u and the match proportion lambda. */
-export function estimateParameters(records: Prepared[], gamma: Int8Array, config: MatcherConfig, seed = 1): ModelParameters {
+export function estimateParameters(records: Prepared[], gamma: Int8Array, config: MatcherConfig, seed = 1, columns?: Columns): ModelParameters {
   const K = config.comparisons.length;
   const P = gamma.length / K;
   const { vectors, counts } = comparisonPatterns(gamma, K);
@@ -109,7 +112,7 @@ export function estimateParameters(records: Prepared[], gamma: Int8Array, config
   const n = records.length;
   const allPairs = Math.max(1, (n * (n - 1)) / 2);
   let m = config.comparisons.map((c) => c.m.slice());
-  let u = estimateU(records, config, seed);
+  let u = estimateU(records, config, seed, columns);
   const uSampled = records.length >= 50;
   let lambda = Math.min(0.5, Math.max(1e-9, (P * config.prior) / allPairs));
   let iterations = 0;

@@ -108,7 +108,8 @@ function normStreet(s: string): { number: string; street: string } {
   return { number, street };
 }
 
-function codes(name: string): string[] {
+/** The double metaphone codes of a normalised name (one when primary and alternate agree). */
+export function nameCodes(name: string): string[] {
   if (!name) return [];
   const [p, s] = doubleMetaphone(name);
   return p === s ? [p] : [p, s];
@@ -152,9 +153,9 @@ export function prepare(r: PersonRecord, config: MatcherConfig, today: Date = ne
   return {
     id: r.id,
     given,
-    givenCodes: given.map(codes),
+    givenCodes: given.map(nameCodes),
     family,
-    familyCodes: codes(family),
+    familyCodes: nameCodes(family),
     previousFamily: (r.previousFamily ?? []).map(normName).filter((f) => f && f !== family),
     dob: birth.dob,
     dobInvalid: birth.invalid,
