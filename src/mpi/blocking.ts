@@ -87,15 +87,25 @@ export function candidatePairs(records: Prepared[], config: MatcherConfig): Bloc
   let len = 0;
   let skippedBlocks = 0;
   const pairsByRule: number[] = [];
+  // Each derived key once per record, whatever the number of rules using it.
+  const columns = new Map<string, string[]>();
+  const column = (name: string): string[] => {
+    let c = columns.get(name);
+    if (!c) columns.set(name, (c = records.map((p) => blockingKey(name, p))));
+    return c;
+  };
   for (const rule of config.blocking) {
     const keys = ruleKeys(rule);
     const cap = ruleCap(rule, config);
     const interned = new Map<string, number>();
     const id = new Int32Array(n).fill(-1);
+    if (!keys.length) throw new Error('A blocking rule needs at least one key');
+    const cols = keys.map(column);
     for (let i = 0; i < n; i++) {
-      const parts = keys.map((k) => blockingKey(k, records[i]!));
-      if (parts.some((x) => x === '')) continue;
-      const key = parts.join('\u0001');
+      let key = cols[0]![i]!;
+      if (key === '') continue;
+      for (let c = 1; c < cols.length && key !== ''; c++) key = cols[c]![i] === '' ? '' : `${key}\u0001${cols[c]![i]!}`;
+      if (key === '') continue;
       let v = interned.get(key);
       if (v === undefined) interned.set(key, (v = interned.size));
       id[i] = v;
@@ -120,9 +130,12 @@ export function candidatePairs(records: Prepared[], config: MatcherConfig): Bloc
       }
       for (let x = lo; x < hi; x++) {
         const i = members[x]!;
-        for (let y = x + 1; y < hi; y++) {
+        inner: for (let y = x + 1; y < hi; y++) {
           const j = members[y]!;
-          if (earlier.some((e) => e[i]! >= 0 && e[i] === e[j])) continue;
+          for (let e = 0; e < earlier.length; e++) {
+            const ei = earlier[e]![i]!;
+            if (ei >= 0 && ei === earlier[e]![j]) continue inner;
+          }
           if (len + 2 > out.length) {
             const grown = new Uint32Array(out.length * 2);
             grown.set(out);
