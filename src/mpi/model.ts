@@ -276,7 +276,22 @@ export function scorePairs(records: Prepared[], pairs: Uint32Array, gamma: Int8A
   const prior = log2(params.lambda / (1 - params.lambda));
   // Level weights once; only exact agreement on a term-frequency comparison depends on the value.
   const table = config.comparisons.map((c, k) => c.levels.map((_, l) => levelWeight(params, k, l, '')));
-  const tfKinds = config.comparisons.map((c, k) => (params.tf[k] ? c.kind : undefined));
+  // The exact-level weight of a term-frequency comparison depends on the value: once per record
+  // (the left record's value, as explainPair takes it).
+  const tfWeights = config.comparisons.map((c, k) => {
+    if (!params.tf[k]) return undefined;
+    const byValue = new Map<string, number>();
+    return Float64Array.from(records, (r) => {
+      const v = tfKey(c.kind, r);
+      let w = byValue.get(v);
+      if (w === undefined) byValue.set(v, (w = levelWeight(params, k, 0, v)));
+      return w;
+    });
+  });
+  // No pair below this weight reaches the possible threshold (toProbability is increasing); the
+  // margin keeps the test on the probability itself, as before, for pairs near the threshold.
+  const possible = config.thresholds.possible;
+  const minWeight = possible > 0 && possible < 1 ? log2(possible / (1 - possible)) - 1e-6 : -Infinity;
   const P = pairs.length / 2;
   const weights = new Float64Array(P);
   const scores: PairScore[] = [];
@@ -286,10 +301,11 @@ export function scorePairs(records: Prepared[], pairs: Uint32Array, gamma: Int8A
     for (let k = 0; k < K; k++) {
       const l = gamma[p * K + k]!;
       if (l < 0) continue;
-      const kind = tfKinds[k];
-      w += l === 0 && kind ? levelWeight(params, k, 0, tfKey(kind, records[a]!)) : table[k]![l]!;
+      const tfw = tfWeights[k];
+      w += l === 0 && tfw ? tfw[a]! : table[k]![l]!;
     }
     weights[p] = w;
+    if (w < minWeight) continue;
     const probability = toProbability(w);
     if (probability < config.thresholds.possible) continue;
     const b = pairs[2 * p + 1]!;
