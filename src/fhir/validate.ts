@@ -2,9 +2,10 @@
  * Validation of a resource against the base R4 definitions.
  *
  * Structure (element names, types, cardinality, primitive formats, choice types) and the
- * element-level invariants come from @medplum/core's validator. It does not check required bindings
- * nor the invariants declared on datatype roots (per-1 on Period, qty-3 on Quantity, ...), so this
- * module walks the resource once more for those.
+ * element-level invariants come from @medplum/core's validator (structure-check.ts answers first for
+ * the resources in which it can tell medplum would find nothing; medplum's validator runs for the
+ * rest). It does not check required bindings nor the invariants declared on datatype roots (per-1
+ * on Period, qty-3 on Quantity, ...), so this module walks the resource once more for those.
  *
  * Invariant failures are reported as warnings unless `strict` is set: records arriving from other
  * systems must not be lost for them. Structural failures are always errors.
@@ -12,7 +13,6 @@
 import {
   OperationOutcomeError as MedplumOutcomeError,
   evalFhirPathTyped,
-  parseFhirPath,
   validateResource as medplumValidate,
   type InternalSchemaElement,
   type InternalTypeSchema,
@@ -21,6 +21,7 @@ import {
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { expandValueSet, isKnownResourceType, loadDefinitions, typeSchema } from './definitions.js';
 import { issue } from './outcomes.js';
+import { atomOf as atom, certainlyValid } from './structure-check.js';
 
 export interface ValidationOptions {
   /** Reject invariant failures instead of answering them with warnings. */
@@ -33,17 +34,6 @@ export interface ValidationResult {
 }
 
 const SKIPPED_INVARIANTS = new Set(['ele-1', 'dom-3', 'dom-6', 'ext-1']);
-
-type Atom = ReturnType<typeof parseFhirPath>;
-const parsed = new Map<string, Atom>();
-function atom(expression: string): Atom {
-  let a = parsed.get(expression);
-  if (!a) {
-    a = parseFhirPath(expression);
-    parsed.set(expression, a);
-  }
-  return a;
-}
 
 export function validateResource(resource: unknown, options: ValidationOptions = {}): ValidationResult {
   loadDefinitions();
@@ -63,11 +53,15 @@ export function validateResource(resource: unknown, options: ValidationOptions =
     return { errors, warnings };
   }
   let found: OperationOutcomeIssue[] = [];
-  try {
-    found = medplumValidate(resource as Resource);
-  } catch (err) {
-    if (err instanceof MedplumOutcomeError) found = err.outcome.issue ?? [];
-    else throw err;
+  // The fast checker answers for the common case; whatever it is not sure of goes to medplum's
+  // validator, whose issues are the ones reported.
+  if (!certainlyValid(resource)) {
+    try {
+      found = medplumValidate(resource as Resource);
+    } catch (err) {
+      if (err instanceof MedplumOutcomeError) found = err.outcome.issue ?? [];
+      else throw err;
+    }
   }
   for (const i of found) {
     const text = i.details?.text ?? i.diagnostics ?? '';
