@@ -3,13 +3,15 @@
  * duplicate detection (pure matcher, in memory) on N synthetic patients with injected duplicates
  * (bench/mpi-population.ts: Synthea-shaped demographics, 10% duplicated with 1-3 changes).
  *
- *   node --import tsx bench/mpi.ts [--n 100000] [--population-only] [--json]
+ *   node --import tsx bench/mpi.ts [--n 100000] [--population-only] [--threads 2] [--json]
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateFile } from '../src/cli/mpi-command.js';
 import { DEFAULT_CONFIG } from '../src/mpi/default-config.js';
-import { evaluateDedup } from '../src/mpi/evaluate.js';
+import { evaluateDedupWith } from '../src/mpi/evaluate.js';
+import { parallelComparison } from '../src/mpi/pair-workers.js';
 import { prepare } from '../src/mpi/prepare.js';
 import { syntheticPopulation } from './mpi-population.js';
 
@@ -18,6 +20,8 @@ const args = process.argv.slice(2);
 const n = Number(args[args.indexOf('--n') + 1] ?? 0) || 100_000;
 const json = args.includes('--json');
 const onlyPopulation = args.includes('--population-only');
+// Threads comparing pairs in the population run (this one and workers); default one per CPU.
+const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : availableParallelism();
 
 const suites: [string, string][] = [
   ['febrl-dataset1.csv.gz', 'febrl'],
@@ -47,12 +51,15 @@ const tb = performance.now();
 for (const rec of pop.records) prepare(rec, DEFAULT_CONFIG);
 const baselineSeconds = (performance.now() - tb) / 1000;
 const t0 = performance.now();
-const ev = evaluateDedup(pop, DEFAULT_CONFIG, () => performance.now());
+let chunksByThread: number[] = [];
+const ev = await evaluateDedupWith(parallelComparison(threads, { onDone: (c) => (chunksByThread = c) }), pop, DEFAULT_CONFIG, () => performance.now());
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(timer);
 peak = Math.max(peak, process.memoryUsage().rss);
 const scale = {
   records: n,
+  threads,
+  chunksByThread,
   seconds,
   baselinePrepareSeconds: baselineSeconds,
   ratioToBaseline: seconds / baselineSeconds,
@@ -72,5 +79,5 @@ const scale = {
 if (json) console.log(JSON.stringify({ suites: results.map((x) => ({ ...x, results: undefined })), scale }, null, 2));
 else {
   console.log(`synthetic ${n} patients (10% injected duplicates): ${scale.pairsCompared} pairs compared, P ${scale.precision.toFixed(4)} R ${scale.recall.toFixed(4)} F1 ${scale.f1.toFixed(4)} (${ev.truePairsBlocked}/${ev.truePairs} true pairs blocked, ${ev.possibleMatches} possible), ${scale.seconds.toFixed(1)} s = ${scale.ratioToBaseline.toFixed(1)}x the prepare pass (${baselineSeconds.toFixed(1)} s), peak RSS ${scale.peakRssMb} MB`);
-  console.log(`  steps ${JSON.stringify(ev.timings)}; pairs by rule ${JSON.stringify(ev.pairsByRule)}; ${ev.skippedBlocks} blocks over the cap`);
+  console.log(`  ${threads} threads comparing (chunks done by each ${JSON.stringify(chunksByThread)}); steps ${JSON.stringify(ev.timings)}; pairs by rule ${JSON.stringify(ev.pairsByRule)}; ${ev.skippedBlocks} blocks over the cap`);
 }

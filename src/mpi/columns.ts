@@ -401,3 +401,54 @@ function values(col: ListColumn, table: string[], r: number): string[] {
   return out;
 }
 
+/**
+ * Shared state of a comparison of many pairs split in chunks: threads (the caller's and workers)
+ * claim chunks through `next` and mark each finished one in `done`, so whichever thread computes a
+ * chunk the levels written are the same, and a chunk a dead worker left is recomputed.
+ */
+export interface PairChunks {
+  pairs: Uint32Array;
+  gamma: Int8Array;
+  K: number;
+  chunkPairs: number;
+  /** next[0]: the next unclaimed chunk. */
+  next: Int32Array;
+  /** Per chunk: 0 until finished, then 1 + the thread that finished it (0 the caller). */
+  done: Int8Array;
+}
+
+export function pairChunks(pairs: Uint32Array, K: number, chunkPairs = 1 << 18): PairChunks {
+  const P = pairs.length / 2;
+  const shared = new Uint32Array(new SharedArrayBuffer(Math.max(4, pairs.byteLength)));
+  shared.set(pairs);
+  const chunks = Math.ceil(P / chunkPairs);
+  return {
+    pairs: shared.subarray(0, pairs.length),
+    gamma: new Int8Array(new SharedArrayBuffer(Math.max(1, P * K))).subarray(0, P * K),
+    K,
+    chunkPairs,
+    next: new Int32Array(new SharedArrayBuffer(4)),
+    done: new Int8Array(new SharedArrayBuffer(Math.max(1, chunks))).subarray(0, chunks),
+  };
+}
+
+function compareChunk(comparer: ColumnComparer, s: PairChunks, chunk: number, thread: number): void {
+  const P = s.pairs.length / 2;
+  const end = Math.min(P, (chunk + 1) * s.chunkPairs);
+  for (let p = chunk * s.chunkPairs; p < end; p++) comparer.compareInto(s.pairs[2 * p]!, s.pairs[2 * p + 1]!, s.gamma, p * s.K);
+  Atomics.store(s.done, chunk, thread + 1);
+}
+
+/** Claims and compares chunks until none is left unclaimed; `thread` (0 the caller) marks them done. */
+export function compareClaimedChunks(comparer: ColumnComparer, s: PairChunks, thread: number): void {
+  for (;;) {
+    const chunk = Atomics.add(s.next, 0, 1);
+    if (chunk >= s.done.length) return;
+    compareChunk(comparer, s, chunk, thread);
+  }
+}
+
+/** Compares the chunks no thread finished (after the workers have stopped). */
+export function compareUnfinishedChunks(comparer: ColumnComparer, s: PairChunks): void {
+  for (let chunk = 0; chunk < s.done.length; chunk++) if (Atomics.load(s.done, chunk) === 0) compareChunk(comparer, s, chunk, 0);
+}

@@ -1,9 +1,10 @@
 /** Accuracy on labelled data: pairwise precision, recall and F1, and CDC-style case outcomes. */
 import { blockingKeys } from './blocking.js';
-import { clusterMatches, deduplicate, fitParameters, type DedupResult } from './matcher.js';
+import { clusterMatches, deduplicate, deduplicateWith, fitParameters, type DedupResult } from './matcher.js';
 import { explainPair } from './model.js';
 import { prepare } from './prepare.js';
 import type { CdcCase, LabelledSet } from './datasets.js';
+import type { PairComparison } from './pair-workers.js';
 import type { MatcherConfig } from './types.js';
 
 export interface DedupEvaluation {
@@ -30,8 +31,17 @@ const pairKey = (i: number, j: number, n: number): number => Math.min(i, j) * n 
 
 export function evaluateDedup(set: LabelledSet, config: MatcherConfig, now: () => number = () => 0): DedupEvaluation {
   const t0 = now();
+  return scoreDedup(set, deduplicate(set.records, config), now, t0);
+}
+
+/** evaluateDedup with the pairs compared by `compare` (on worker threads: pair-workers.ts). */
+export async function evaluateDedupWith(compare: PairComparison, set: LabelledSet, config: MatcherConfig, now: () => number = () => 0): Promise<DedupEvaluation> {
+  const t0 = now();
+  return scoreDedup(set, await deduplicateWith(compare, set.records, config), now, t0);
+}
+
+function scoreDedup(set: LabelledSet, result: DedupResult, now: () => number, t0: number): DedupEvaluation {
   const n = set.records.length;
-  const result = deduplicate(set.records, config);
   const byCluster = new Map<string, number[]>();
   set.clusters.forEach((c, i) => byCluster.set(c, [...(byCluster.get(c) ?? []), i]));
   const truth = new Set<number>();

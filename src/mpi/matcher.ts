@@ -1,7 +1,9 @@
 /** The matcher as callers use it: deduplicate a set of records, or score one record against candidates. */
-import { blockingKeys, candidatePairs } from './blocking.js';
+import { blockingKeys, candidatePairs, type BlockingResult } from './blocking.js';
+import { toColumns, type Columns } from './columns.js';
 import { comparePairs, defaultParameters, estimateParameters, explainPair, scorePairs, type Explanation } from './model.js';
 import { prepare, type Prepared } from './prepare.js';
+import type { PairComparison } from './pair-workers.js';
 import type { MatcherConfig, ModelParameters, PairScore, PersonRecord } from './types.js';
 
 export interface DedupResult {
@@ -19,26 +21,60 @@ export interface DedupResult {
   timings: { prepare: number; blocking: number; comparing: number; fitting: number; scoring: number };
 }
 
-/** Finds duplicate pairs within records: blocking, comparison, EM, scoring. */
-export function deduplicate(records: PersonRecord[], config: MatcherConfig, params?: ModelParameters): DedupResult {
+interface Compared {
+  prepared: Prepared[];
+  columns: Columns;
+  pairs: Uint32Array;
+  skippedBlocks: number;
+  pairsByRule: number[];
+  gamma: Int8Array;
+  timings: Pick<DedupResult['timings'], 'prepare' | 'blocking' | 'comparing'>;
+}
+
+function stopwatch(): () => number {
   let t = performance.now();
-  const lap = (): number => {
+  return () => {
     const now = performance.now();
     const s = (now - t) / 1000;
     t = now;
     return s;
   };
+}
+
+/** Blocking, then the comparison vectors of the candidate pairs (by `compare`, on this thread by default). */
+function prepareAndBlock(records: PersonRecord[], config: MatcherConfig): { lap: () => number; prepared: Prepared[]; columns: Columns; tPrepare: number; tBlocking: number } & BlockingResult {
+  const lap = stopwatch();
   const prepared = records.map((r) => prepare(r, config));
+  const columns = toColumns(prepared);
   const tPrepare = lap();
-  const { pairs, skippedBlocks, pairsByRule } = candidatePairs(prepared, config);
-  const tBlocking = lap();
-  const gamma = comparePairs(prepared, pairs, config);
-  const tComparing = lap();
-  const p = params ?? estimateParameters(prepared, gamma, config);
+  const blocked = candidatePairs(prepared, config);
+  return { lap, prepared, columns, tPrepare, tBlocking: lap(), ...blocked };
+}
+
+function finish(c: Compared, config: MatcherConfig, params: ModelParameters | undefined): DedupResult {
+  const lap = stopwatch();
+  const p = params ?? estimateParameters(c.prepared, c.gamma, config, 1, c.columns);
   const tFitting = lap();
-  const { scores } = scorePairs(prepared, pairs, gamma, p, config);
-  const timings = { prepare: tPrepare, blocking: tBlocking, comparing: tComparing, fitting: tFitting, scoring: lap() };
-  return { prepared, params: p, pairsCompared: pairs.length / 2, skippedBlocks, pairsByRule, pairs, scores, timings };
+  const { scores } = scorePairs(c.prepared, c.pairs, c.gamma, p, config);
+  const timings = { ...c.timings, fitting: tFitting, scoring: lap() };
+  return { prepared: c.prepared, params: p, pairsCompared: c.pairs.length / 2, skippedBlocks: c.skippedBlocks, pairsByRule: c.pairsByRule, pairs: c.pairs, scores, timings };
+}
+
+/** Finds duplicate pairs within records: blocking, comparison, EM, scoring (on this thread). */
+export function deduplicate(records: PersonRecord[], config: MatcherConfig, params?: ModelParameters): DedupResult {
+  const b = prepareAndBlock(records, config);
+  const gamma = comparePairs(b.prepared, b.pairs, config, b.columns);
+  return finish({ ...b, gamma, timings: { prepare: b.tPrepare, blocking: b.tBlocking, comparing: b.lap() } }, config, params);
+}
+
+/**
+ * deduplicate with the pairs compared by `compare` (parallelComparison in pair-workers.ts compares
+ * them on worker threads); the result is the same.
+ */
+export async function deduplicateWith(compare: PairComparison, records: PersonRecord[], config: MatcherConfig, params?: ModelParameters): Promise<DedupResult> {
+  const b = prepareAndBlock(records, config);
+  const gamma = await compare(b.columns, b.pairs, config);
+  return finish({ ...b, gamma, timings: { prepare: b.tPrepare, blocking: b.tBlocking, comparing: b.lap() } }, config, params);
 }
 
 /** Parameters for a population (EM when it holds enough duplicates, defaults with sampled u otherwise). */
@@ -46,7 +82,8 @@ export function fitParameters(records: PersonRecord[], config: MatcherConfig): M
   const prepared = records.map((r) => prepare(r, config));
   const { pairs } = candidatePairs(prepared, config);
   if (pairs.length === 0) return defaultParameters(prepared, config);
-  return estimateParameters(prepared, comparePairs(prepared, pairs, config), config);
+  const columns = toColumns(prepared);
+  return estimateParameters(prepared, comparePairs(prepared, pairs, config, columns), config, 1, columns);
 }
 
 export interface Candidate {

@@ -9,7 +9,9 @@ import { ColumnComparer, PairMemo, toColumns } from '../../src/mpi/columns.js';
 import { compareInto } from '../../src/mpi/compare.js';
 import { parseCdc, parseFebrl, parseSplink } from '../../src/mpi/datasets.js';
 import { DEFAULT_CONFIG } from '../../src/mpi/default-config.js';
-import { rng } from '../../src/mpi/model.js';
+import { deduplicate, deduplicateWith } from '../../src/mpi/matcher.js';
+import { comparePairs, rng } from '../../src/mpi/model.js';
+import { parallelComparison } from '../../src/mpi/pair-workers.js';
 import { prepare } from '../../src/mpi/prepare.js';
 import { jaroWinkler, withinOneEdit } from '../../src/mpi/string-metrics.js';
 import type { MatcherConfig, PersonRecord } from '../../src/mpi/types.js';
@@ -125,5 +127,23 @@ describe('mpi columns', () => {
     for (let i = 0; i < 2000; i++) m.set(i + 1, i, 7);
     assert.equal(m.get(0, 1), -1);
     assert.equal(m.get(1999 + 1, 1999), 7);
+  });
+});
+
+describe('mpi pairs compared on worker threads', () => {
+  it('gives the levels this thread gives, and the same duplicates', async () => {
+    const set = parseFebrl(readText(fx('febrl-dataset3.csv.gz')));
+    const prepared = set.records.map((x) => prepare(x, DEFAULT_CONFIG));
+    const { pairs } = candidatePairs(prepared, DEFAULT_CONFIG);
+    const columns = toColumns(prepared);
+    // The worker compares every chunk (this thread only what it might leave).
+    let byThread: number[] = [];
+    const parallel = await parallelComparison(2, { minPairs: 0, chunkPairs: 64, callerCompares: false, onDone: (b) => (byThread = b) })(columns, pairs, DEFAULT_CONFIG);
+    assert.deepEqual(byThread, [0, Math.ceil(pairs.length / 2 / 64)]);
+    assert.deepEqual(Int8Array.from(parallel), comparePairs(prepared, pairs, DEFAULT_CONFIG, columns));
+    const one = deduplicate(set.records, DEFAULT_CONFIG);
+    const two = await deduplicateWith(parallelComparison(2, { minPairs: 0, chunkPairs: 64 }), set.records, DEFAULT_CONFIG);
+    assert.deepEqual(two.scores, one.scores);
+    assert.deepEqual(two.params, one.params);
   });
 });
