@@ -258,13 +258,31 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
   const rd = p(rows.map((r) => r.deleted));
   const rh = p(rows.map((r) => r.hash));
   const rc = p(rows.map((r) => r.comps));
-  const rj = p(rows.map((r) => r.json));
+  // The JSON of the new versions goes as one JSON array, parsed once by the server (no text[] to
+  // unescape), and each version's element serves both its resource row and its history row.
+  const docs: string[] = [];
+  const docOf = new Map<string, number>();
+  const doc = (json: string | null): number | null => {
+    if (json === null) return null;
+    let n = docOf.get(json);
+    if (n === undefined) {
+      docs.push(json);
+      n = docs.length;
+      docOf.set(json, n);
+    }
+    return n;
+  };
+  const rj = p(rows.map((r) => doc(r.json)));
+  const hj = hist.map((h) => doc(h.json));
+  const dj = p(`[${docs.join(',')}]`);
   const lu = p(lastUpdated);
   const ctes: string[] = [];
+  ctes.push(`docs AS (SELECT n, e FROM jsonb_array_elements(${dj}::jsonb) WITH ORDINALITY AS x(e, n))`);
   ctes.push(`up AS (
     INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content_hash, compartments, content)
-    SELECT t, i, v, ${lu}::timestamptz, d, h, coalesce(string_to_array(nullif(c, ''), ','), '{}'), coalesce(j::jsonb, '{}'::jsonb)
-      FROM unnest(${rt}::text[], ${ri}::text[], ${rv}::int[], ${rd}::bool[], ${rh}::text[], ${rc}::text[], ${rj}::text[]) AS x(t, i, v, d, h, c, j)
+    SELECT t, i, v, ${lu}::timestamptz, d, h, coalesce(string_to_array(nullif(c, ''), ','), '{}'), coalesce(docs.e, '{}'::jsonb)
+      FROM unnest(${rt}::text[], ${ri}::text[], ${rv}::int[], ${rd}::bool[], ${rh}::text[], ${rc}::text[], ${rj}::int[]) AS x(t, i, v, d, h, c, j)
+      LEFT JOIN docs ON docs.n = x.j
     ON CONFLICT (resource_type, id) DO UPDATE SET
       version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted,
       content_hash = EXCLUDED.content_hash,
@@ -273,9 +291,10 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
     RETURNING 1)`);
   ctes.push(`hist AS (
     INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-    SELECT t, i, v, ${lu}::timestamptz, d, m, j::jsonb
+    SELECT t, i, v, ${lu}::timestamptz, d, m, docs.e
       FROM unnest(${p(hist.map((h) => h.t))}::text[], ${p(hist.map((h) => h.id))}::text[], ${p(hist.map((h) => h.v))}::int[],
-                  ${p(hist.map((h) => h.deleted))}::bool[], ${p(hist.map((h) => h.method))}::text[], ${p(hist.map((h) => h.json))}::text[]) AS x(t, i, v, d, m, j)
+                  ${p(hist.map((h) => h.deleted))}::bool[], ${p(hist.map((h) => h.method))}::text[], ${p(hj)}::int[]) AS x(t, i, v, d, m, j)
+      LEFT JOIN docs ON docs.n = x.j
     RETURNING 1)`);
   if (reindexed.length) {
     const dt = p(reindexed.map((r) => r.t));
