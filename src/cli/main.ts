@@ -5,6 +5,7 @@ import { exportCommand } from './export-command.js';
 import { importCommand } from './import-command.js';
 import { registerMpiCommands } from './mpi-command.js';
 import { printError } from './output.js';
+import { reindexCommand } from './reindex-command.js';
 import { registerSecurityCommands } from './security-command.js';
 import { serveCommand } from './serve-command.js';
 import { registerTerminologyCommands } from './terminology-command.js';
@@ -47,6 +48,15 @@ program
   .option('--json', 'print a JSON summary')
   .action(async (opts) => {
     process.exitCode = await exportCommand(opts);
+  });
+
+program
+  .command('reindex')
+  .description('rebuild the search index rows of every current resource (after an upgrade that indexes more)')
+  .option(...dataOption)
+  .option('--json', 'print a JSON summary')
+  .action(async (opts) => {
+    process.exitCode = await reindexCommand(opts);
   });
 
 registerMpiCommands(program);

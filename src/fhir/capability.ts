@@ -1,7 +1,7 @@
 /** The CapabilityStatement: what this server really supports, built from the same tables the server uses. */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { allResourceTypes } from './definitions.js';
-import { searchParamsFor } from './search-parameters.js';
+import { compositeParamsFor, searchParamsFor } from './search-parameters.js';
 
 export function capabilityStatement(baseUrl: string, version: string): CapabilityStatement {
   const resource = allResourceTypes().map((type) => ({
@@ -18,6 +18,7 @@ export function capabilityStatement(baseUrl: string, version: string): Capabilit
       { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
       { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated' },
       ...[...searchParamsFor(type).values()].map((sp) => ({ name: sp.code, type: sp.type, definition: sp.definition.url })),
+      ...[...compositeParamsFor(type).values()].map((cp) => ({ name: cp.code, type: 'composite' as const, definition: cp.definition.url })),
     ] as CapabilityStatementRestResource['searchParam'],
     operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
   })) as unknown as CapabilityStatementRestResource[];

@@ -9,7 +9,7 @@ import {
 } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { dateRange } from './dates.js';
-import { searchParamsFor, type SearchParam } from './search-parameters.js';
+import { compositeParamsFor, searchParamsFor, type CompositeParam, type SearchParam } from './search-parameters.js';
 
 export interface TokenRow { code: string; system: string | null; value: string | null; text: string | null }
 export interface StringRow { code: string; value: string }
@@ -76,7 +76,83 @@ export function buildIndexRows(resource: Resource): IndexRows {
         break;
     }
   }
+  compositeRows(resource.resourceType, typed, rows);
   return dedupe(rows);
+}
+
+// ---- composite parameters ----------------------------------------------------------------------
+
+/** The index code of a composite's row: the parameter and the first component's coding. */
+export function compositeKey(code: string, system: string | null, value: string): string {
+  return `${code}$${system ?? ''}|${value}`;
+}
+
+/**
+ * Rows of the composite parameters: for each base node, every coding of the token component paired
+ * with every value of the second, stored in the value's table under compositeKey. When the base is
+ * the resource itself, the components are the parameters their definitions name, so the pairs are
+ * made from those parameters' own rows: a resource matching code=X and value-quantity=Y then always
+ * has the code-value-quantity row for X$Y (the search relies on it, search-sql.ts impliedComposites).
+ */
+function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRows): void {
+  for (const cp of compositeParamsFor(resourceType).values()) {
+    if (!cp.base) {
+      pair(cp, rows.token.filter((t) => t.code === cp.token.param.code), valueRowsOf(rows, cp, cp.value.param.code), rows);
+      continue;
+    }
+    let bases: TypedValue[];
+    try {
+      bases = evalFhirPathTyped(cp.base, typed);
+    } catch {
+      continue;
+    }
+    const valueTypes = asTypes(cp.value.expression);
+    for (const b of bases) {
+      const codings: TokenRow[] = [];
+      const part = emptyRows();
+      try {
+        for (const v of evalFhirPathTyped(cp.token.atom, [b])) tokens(cp.token.param.code, v, codings);
+        for (const v of evalFhirPathTyped(cp.value.atom, [b])) if (!valueTypes || valueTypes.has(v.type.toLowerCase())) valueRow(cp, v, part);
+      } catch {
+        continue;
+      }
+      pair(cp, codings, valueRowsOf(part, cp, cp.value.param.code), rows);
+    }
+  }
+}
+
+/**
+ * The types a component expression's `.as(Type)` filters keep (lower case), when every branch of it
+ * has one ("value.as(Quantity) | value.as(Range)"); medplum's as() returns its input unfiltered.
+ */
+function asTypes(expression: string): Set<string> | undefined {
+  const types = [...expression.matchAll(/\.as\((\w+)\)|\bas\s+(\w+)/g)].map((m) => (m[1] ?? m[2] ?? '').toLowerCase());
+  return types.length === expression.split('|').length ? new Set(types) : undefined;
+}
+
+function valueRowsOf(rows: IndexRows, cp: CompositeParam, code: string): { code: string }[] {
+  return (rows[cp.value.type] as { code: string }[]).filter((r) => r.code === code);
+}
+
+function valueRow(cp: CompositeParam, v: TypedValue, out: IndexRows): void {
+  const code = cp.value.param.code;
+  switch (cp.value.type) {
+    case 'token': tokens(code, v, out.token); break;
+    case 'quantity': quantities(code, v, out.quantity); break;
+    case 'date': dates(code, v, out.date); break;
+    case 'string': strings(code, v, out.string); break;
+    case 'number': if (typeof v.value === 'number') out.number.push({ code, value: v.value }); break;
+    case 'uri': if (typeof v.value === 'string') out.uri.push({ code, value: v.value }); break;
+  }
+}
+
+function pair(cp: CompositeParam, codings: TokenRow[], values: { code: string }[], rows: IndexRows): void {
+  const out = rows[cp.value.type] as { code: string }[];
+  for (const t of codings) {
+    if (t.value === null) continue;
+    const key = compositeKey(cp.code, t.system, t.value);
+    for (const v of values) out.push({ ...v, code: key });
+  }
 }
 
 // ---- compiled expressions ----------------------------------------------------------------------

@@ -77,3 +77,57 @@ export function searchParamsFor(resourceType: string): Map<string, SearchParam> 
 export function searchParam(resourceType: string, code: string): SearchParam | undefined {
   return searchParamsFor(resourceType).get(code);
 }
+
+/** Types a composite's second component can have (its rows go to that type's index table). */
+export type CompositeValueType = 'token' | 'quantity' | 'date' | 'string' | 'number' | 'uri';
+const COMPOSITE_VALUE_TYPES = new Set<string>(['token', 'quantity', 'date', 'string', 'number', 'uri']);
+
+/**
+ * A composite parameter of two components, a token and a value (R4's code-value-quantity,
+ * component-code-value-quantity, characteristic-value, context-type-quantity...): each base node
+ * (the resource, a component, a useContext) pairs the codings of its first component with the values
+ * of its second. Stored as rows of the value's table under the code `<code>$<system>|<code>`.
+ */
+export interface CompositeParam {
+  code: string;
+  definition: SearchParameter;
+  /** The base expression narrowed to this type; undefined when the base is the resource itself. */
+  base?: ReturnType<typeof parseFhirPath>;
+  /** The token component: its parameter on this type (found by its definition URL) and expression from the base. */
+  token: { param: SearchParam; atom: ReturnType<typeof parseFhirPath> };
+  value: { param: SearchParam; type: CompositeValueType; atom: ReturnType<typeof parseFhirPath>; expression: string };
+}
+
+const compositeCache = new Map<string, Map<string, CompositeParam>>();
+
+/** Composite parameters of a type that Custodian indexes (two components, token then value). */
+export function compositeParamsFor(resourceType: string): Map<string, CompositeParam> {
+  let m = compositeCache.get(resourceType);
+  if (m) return m;
+  loadDefinitions();
+  m = new Map();
+  const byUrl = new Map([...searchParamsFor(resourceType).values()].map((p) => [p.definition.url, p]));
+  for (const [code, sp] of Object.entries(getSearchParameters(resourceType) ?? {})) {
+    if (sp.type !== 'composite' || !sp.expression || sp.component?.length !== 2) continue;
+    const [c1, c2] = sp.component as [NonNullable<SearchParameter['component']>[number], NonNullable<SearchParameter['component']>[number]];
+    const tokenParam = byUrl.get(c1.definition ?? '');
+    const valueParam = byUrl.get(c2.definition ?? '');
+    if (tokenParam?.type !== 'token' || !valueParam || !COMPOSITE_VALUE_TYPES.has(valueParam.type)) continue;
+    if (!c1.expression || !c2.expression || c1.expression.includes('%') || c2.expression.includes('%')) continue;
+    const parts = sp.expression.split('|').map((x) => x.trim()).filter((x) => x === resourceType || x.startsWith(`${resourceType}.`));
+    if (parts.length === 0) continue;
+    try {
+      m.set(code, {
+        code,
+        definition: sp,
+        base: parts.length === 1 && parts[0] === resourceType ? undefined : parseFhirPath(parts.join(' | ')),
+        token: { param: tokenParam, atom: parseFhirPath(c1.expression) },
+        value: { param: valueParam, type: valueParam.type as CompositeValueType, atom: parseFhirPath(c2.expression), expression: c2.expression },
+      });
+    } catch {
+      // an expression medplum cannot parse: not indexed
+    }
+  }
+  compositeCache.set(resourceType, m);
+  return m;
+}

@@ -1,6 +1,6 @@
 /** Parses a FHIR search query string into a structured request, pure and independent of storage. */
 import { badRequest } from './outcomes.js';
-import { RESULT_PARAMS, searchParam, type ParamType, type SearchParam } from './search-parameters.js';
+import { compositeParamsFor, RESULT_PARAMS, searchParam, type CompositeParam, type ParamType, type SearchParam } from './search-parameters.js';
 import { isKnownResourceType } from './definitions.js';
 
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
@@ -18,6 +18,8 @@ export interface Filter {
   chain?: { resourceType: string; filter: Filter };
   /** Reverse chain: _has:Observation:patient:code=x */
   has?: { resourceType: string; referenceCode: string; filter: Filter };
+  /** Composite: code-value-quantity=http://loinc.org|4548-4$gt9 -> OR-ed [token, value] pairs, unescaped. */
+  composite?: { param: CompositeParam; pairs: [string, string][] };
 }
 
 export interface SortKey {
@@ -75,22 +77,40 @@ export const MAX_COUNT = 1000;
 
 export type Query = Record<string, string | string[] | undefined>;
 
+/** Splits on `sep` where it is not escaped with a backslash; the parts keep their escapes. */
+function splitUnescaped(raw: string, sep: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === '\\') i++;
+    else if (raw[i] === sep) {
+      out.push(raw.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(raw.slice(start));
+  return out;
+}
+
+/** Removes the backslash of each escape: \, \$ \| \\ . */
+function unescapePart(part: string): string {
+  return part.replace(/\\(.)/g, '$1');
+}
+
 /** Splits on commas not escaped with a backslash, and unescapes \, \$ \| \\ . */
 export function splitValues(raw: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i] as string;
-    if (c === '\\' && i + 1 < raw.length) {
-      cur += raw[i + 1];
-      i++;
-    } else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
+  return splitUnescaped(raw, ',').map(unescapePart);
+}
+
+/** A composite parameter's value: OR-ed (comma) pairs of a token and a value joined by "$", each part unescaped. */
+export function splitComposite(raw: string, name: string): [string, string][] {
+  return splitUnescaped(raw, ',').map((item) => {
+    const parts = splitUnescaped(item, '$').map(unescapePart);
+    const [token, value] = parts as [string, string | undefined];
+    if (parts.length !== 2 || !token || !value) throw badRequest(`Composite parameter "${name}" takes token$value pairs, got "${item}"`, name);
+    if (token.endsWith('|')) throw badRequest(`Composite parameter "${name}" needs a code in its first part, got "${token}"`, name);
+    return [token, value];
+  });
 }
 
 export function splitPrefix(value: string): { prefix: Prefix; value: string } {
@@ -133,7 +153,12 @@ function buildFilter(resourceType: string, name: string, raw: string, depth = 0)
   const values = splitValues(raw);
   if (special) return { code, type: special, modifier, values };
   const sp = searchParam(resourceType, code);
-  if (!sp) throw new UnknownParam(name);
+  if (!sp) {
+    const cp = compositeParamsFor(resourceType).get(code);
+    if (!cp) throw new UnknownParam(name);
+    if (modifier) throw badRequest(`Modifier ":${modifier}" is not supported on composite parameter "${code}"`, name);
+    return { code, type: 'composite', values: [raw], composite: { param: cp, pairs: splitComposite(raw, name) } };
+  }
   if (modifier && !validModifier(sp.type, modifier)) throw badRequest(`Modifier ":${modifier}" is not supported on ${sp.type} parameter "${code}"`, name);
   return { code, type: sp.type, modifier, values, param: sp };
 }

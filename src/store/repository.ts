@@ -235,18 +235,6 @@ function withMeta(resource: Resource, id: string, versionId: number | string, la
 
 async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastUpdated: string): Promise<void> {
   const reindexed = rows.filter((r) => r.hadRows);
-  const idx = { tok: [[], [], [], [], [], []] as unknown[][], str: [[], [], [], [], []] as unknown[][], dat: [[], [], [], [], []] as unknown[][], ref: [[], [], [], [], [], []] as unknown[][], num: [[], [], [], []] as unknown[][], qty: [[], [], [], [], [], []] as unknown[][], uri: [[], [], [], []] as unknown[][] };
-  const push = (cols: unknown[][], values: unknown[]): void => values.forEach((v, i) => (cols[i] as unknown[]).push(v));
-  for (const r of rows) {
-    if (!r.index) continue;
-    for (const x of r.index.token) push(idx.tok, [r.t, r.id, x.code, x.system, x.value, x.text]);
-    for (const x of r.index.string) push(idx.str, [r.t, r.id, x.code, x.value, normaliseString(x.value)]);
-    for (const x of r.index.date) push(idx.dat, [r.t, r.id, x.code, x.lo, x.hi]);
-    for (const x of r.index.reference) push(idx.ref, [r.t, r.id, x.code, x.targetType, x.targetId, x.url]);
-    for (const x of r.index.number) push(idx.num, [r.t, r.id, x.code, x.value]);
-    for (const x of r.index.quantity) push(idx.qty, [r.t, r.id, x.code, x.value, x.system, x.unit]);
-    for (const x of r.index.uri) push(idx.uri, [r.t, r.id, x.code, x.value]);
-  }
   const params: unknown[] = [];
   const p = (v: unknown): string => {
     params.push(v);
@@ -296,9 +284,31 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
                   ${p(hist.map((h) => h.deleted))}::bool[], ${p(hist.map((h) => h.method))}::text[], ${p(hj)}::int[]) AS x(t, i, v, d, m, j)
       LEFT JOIN docs ON docs.n = x.j
     RETURNING 1)`);
-  if (reindexed.length) {
-    const dt = p(reindexed.map((r) => r.t));
-    const di = p(reindexed.map((r) => r.id));
+  ctes.push(...indexRowStatements(rows, reindexed, p));
+  await q.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+}
+
+/**
+ * Statements (CTEs) replacing index rows: those of `replaced` deleted, those of `rows` inserted, each
+ * table's rows as one unnest. `p` adds a parameter and returns its placeholder.
+ */
+export function indexRowStatements(rows: { t: string; id: string; index?: IndexRows }[], replaced: { t: string; id: string }[], p: (v: unknown) => string): string[] {
+  const ctes: string[] = [];
+  const idx = { tok: [[], [], [], [], [], []] as unknown[][], str: [[], [], [], [], []] as unknown[][], dat: [[], [], [], [], []] as unknown[][], ref: [[], [], [], [], [], []] as unknown[][], num: [[], [], [], []] as unknown[][], qty: [[], [], [], [], [], []] as unknown[][], uri: [[], [], [], []] as unknown[][] };
+  const push = (cols: unknown[][], values: unknown[]): void => values.forEach((v, i) => (cols[i] as unknown[]).push(v));
+  for (const r of rows) {
+    if (!r.index) continue;
+    for (const x of r.index.token) push(idx.tok, [r.t, r.id, x.code, x.system, x.value, x.text]);
+    for (const x of r.index.string) push(idx.str, [r.t, r.id, x.code, x.value, normaliseString(x.value)]);
+    for (const x of r.index.date) push(idx.dat, [r.t, r.id, x.code, x.lo, x.hi]);
+    for (const x of r.index.reference) push(idx.ref, [r.t, r.id, x.code, x.targetType, x.targetId, x.url]);
+    for (const x of r.index.number) push(idx.num, [r.t, r.id, x.code, x.value]);
+    for (const x of r.index.quantity) push(idx.qty, [r.t, r.id, x.code, x.value, x.system, x.unit]);
+    for (const x of r.index.uri) push(idx.uri, [r.t, r.id, x.code, x.value]);
+  }
+  if (replaced.length) {
+    const dt = p(replaced.map((r) => r.t));
+    const di = p(replaced.map((r) => r.id));
     for (const table of ['sp_token', 'sp_string', 'sp_date', 'sp_reference', 'sp_number', 'sp_quantity', 'sp_uri']) {
       ctes.push(`del_${table} AS (DELETE FROM ${table} s USING unnest(${dt}::text[], ${di}::text[]) AS k(t, i)
         WHERE s.resource_type = k.t AND s.id = k.i RETURNING 1)`);
@@ -316,7 +326,7 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
   insert('sp_number', ['code', 'value'], ['text', 'text', 'text', 'numeric'], idx.num);
   insert('sp_quantity', ['code', 'value', 'system', 'unit'], ['text', 'text', 'text', 'numeric', 'text', 'text'], idx.qty);
   insert('sp_uri', ['code', 'value'], ['text', 'text', 'text', 'text'], idx.uri);
-  await q.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+  return ctes;
 }
 
 interface ResourceRow {

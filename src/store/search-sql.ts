@@ -1,10 +1,12 @@
 /** Compiles a parsed search request into SQL over the resource and index tables. */
 import { dateRange } from '../fhir/dates.js';
-import { normaliseString, parseReference } from '../fhir/index-values.js';
-import { badRequest } from '../fhir/outcomes.js';
+import { compositeKey, normaliseString, parseReference } from '../fhir/index-values.js';
+import { badRequest, notSupported } from '../fhir/outcomes.js';
+import { compositeParamsFor, type CompositeParam } from '../fhir/search-parameters.js';
 import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type SortKey } from '../fhir/search-request.js';
 import { ACT_CODE, CONFIDENTIALITY, CUSTODIAN_SYSTEM_PREFIX } from '../security/labels.js';
 import type { Queryable } from './db.js';
+import { compositesIndexed } from './reindex.js';
 
 export class Params {
   readonly values: unknown[] = [];
@@ -62,6 +64,7 @@ function filterSql(resourceType: string, f: Filter, p: Params, alias: string): s
       return `${alias}.id IN (${idsIn(tableFor(f.type), resourceType, f.code, rangeCond(resourceType, f, p), p)})`;
     case 'reference': return referenceSql(resourceType, f, p, alias);
     case 'uri': return uriSql(resourceType, f, p, alias);
+    case 'composite': return `${alias}.id IN (${compositeSet(resourceType, f, p)})`;
     default: throw badRequest(`Search on ${f.type} parameter "${f.code}" is not supported`, f.code);
   }
 }
@@ -97,6 +100,60 @@ function mergeSingleRowRanges(resourceType: string, filters: Filter[], p: Params
     merged.push(idsIn(tableFor((fs[0] as Filter).type), resourceType, code, conds, p));
   }
   return { merged, rest };
+}
+
+/**
+ * A composite filter's ids: rows of the value's table under the key of the token part (all keys of
+ * the code in any system when the token part has no "|"), whose value satisfies the value part.
+ */
+function compositeSet(resourceType: string, f: Filter, p: Params): string {
+  const c = f.composite;
+  if (!c) throw badRequest(`"${f.code}" is not a composite parameter`, f.code);
+  const cp = c.param;
+  const conds = c.pairs.map(([token, value]) => {
+    const bar = token.indexOf('|');
+    const exact = bar < 0 ? undefined : compositeKey(cp.code, token.slice(0, bar) || null, token.slice(bar + 1));
+    const key = exact !== undefined
+      ? `s.code = ${p.add(exact)}`
+      : `s.code IN (SELECT ${p.add(`${cp.code}$`)} || coalesce(t.system, '') || '|' || t.value FROM sp_token t
+          WHERE t.resource_type = ${p.add(resourceType)} AND t.code = ${p.add(cp.token.param.code)} AND t.value = ${p.add(token)})`;
+    return `(${key} AND (${compositeValueCond(resourceType, cp, value, exact, p)}))`;
+  });
+  return `SELECT s.id FROM ${tableFor(cp.value.type)} s WHERE s.resource_type = ${p.add(resourceType)} AND (${conds.join(' OR ')})`;
+}
+
+function compositeValueCond(resourceType: string, cp: CompositeParam, value: string, key: string | undefined, p: Params): string {
+  switch (cp.value.type) {
+    case 'quantity': return quantityCond(value, p);
+    case 'number': return numberCond(value, 's.value', p);
+    case 'date': return dateCond(value, 's.lo', 's.hi', p, key === undefined ? undefined : { resourceType, code: key });
+    case 'token': return tokenCond(value, p);
+    case 'string': return `s.norm LIKE ${p.add(`${likeEscape(normaliseString(value))}%`)}`;
+    case 'uri': return `s.value = ${p.add(value)}`;
+  }
+}
+
+/**
+ * Sets implied by a search's own filters: code=X&value-quantity=Y on an Observation holds exactly
+ * when code-value-quantity=X$Y does, because a composite whose base is the resource is indexed as
+ * every pair of its two parameters' own rows (index-values.ts, compositeRows). Added as one more set,
+ * the small composite set drives the search instead of probing every X for its value.
+ */
+function impliedComposites(resourceType: string, filters: Filter[]): Filter[] {
+  const plain = (f: Filter): boolean => !f.modifier && !f.chain && !f.has && f.values.length === 1;
+  const out: Filter[] = [];
+  for (const cp of compositeParamsFor(resourceType).values()) {
+    if (cp.base) continue;
+    const a = filters.find((f) => f.param === cp.token.param && plain(f) && !(f.values[0] as string).endsWith('|'));
+    const b = filters.find((f) => f.param === cp.value.param && plain(f));
+    if (!a || !b) continue;
+    out.push({ code: cp.code, type: 'composite', values: [], composite: { param: cp, pairs: [[a.values[0] as string, b.values[0] as string]] } });
+  }
+  return out;
+}
+
+function usesComposite(filters: Filter[]): boolean {
+  return filters.some((f) => f.composite || (f.chain && usesComposite([f.chain.filter])) || (f.has && usesComposite([f.has.filter])));
 }
 
 /** A filter whose id set has one row per matching resource: one value per resource, one row per value. */
@@ -537,6 +594,14 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   const p = new Params();
   const { merged, rest } = mergeSingleRowRanges(req.resourceType, req.filters, p);
   const sets: string[] = [...merged];
+  const implied = impliedComposites(req.resourceType, rest);
+  if (implied.length || usesComposite(req.filters)) {
+    const complete = await compositesIndexed(q);
+    if (!complete && usesComposite(req.filters)) {
+      throw notSupported('Composite search parameters need the search index rebuilt after the upgrade: run `custodian reindex`', 503);
+    }
+    if (complete) sets.push(...implied.map((f) => compositeSet(req.resourceType, f, p)));
+  }
   // sets holding at most one row per resource (see SearchParam.uniqueRows): no de-duplication needed
   const unique = new Set<string>(merged);
   const negatives: string[] = [];

@@ -186,8 +186,8 @@ class Oracle {
       case 'quantity': {
         return ors.some((q) => {
           const [num, sys, code] = q.split('|') as [string, string?, string?];
-          const prefix = /^(eq|ne|gt|lt|ge|le)/.exec(num)?.[1] ?? 'eq';
-          const n = Number(num.replace(/^(eq|ne|gt|lt|ge|le)/, ''));
+          const prefix = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)/.exec(num)?.[1] ?? 'eq';
+          const n = Number(num.replace(/^(eq|ne|gt|lt|ge|le|sa|eb|ap)/, ''));
           const decimals = (num.split('.')[1] ?? '').length;
           const half = 0.5 * 10 ** -decimals;
           return vals.some((tv) => {
@@ -196,7 +196,8 @@ class Oracle {
             if (sys && v.system !== sys) return false;
             if (code && (v.code ?? v.unit) !== code) return false;
             const x = v.value;
-            return { eq: x >= n - half && x < n + half, ne: !(x >= n - half && x < n + half), gt: x > n, lt: x < n, ge: x >= n, le: x <= n }[prefix];
+            // ap: within 10% of the value (the spec's suggestion, what the server does)
+            return { eq: x >= n - half && x < n + half, ne: !(x >= n - half && x < n + half), gt: x > n, lt: x < n, ge: x >= n, le: x <= n, sa: x > n, eb: x < n, ap: Math.abs(x - n) <= Math.abs(n) * 0.1 }[prefix];
           });
         });
       }
@@ -383,6 +384,27 @@ for (const backend of backends()) {
       assert.ok(searches.length >= 500, `generated ${searches.length}`);
       const ranges = searches.filter((x) => x.criteria.some((c, i) => /^lt\d{4}$/.test(c.value) && x.criteria.findIndex((d) => d.name === c.name) < i));
       assert.ok(ranges.length >= 20, `closed date ranges are tested (${ranges.length})`);
+      await check(searches);
+    });
+
+    it('answers a value within a code (code=X&value-quantity=Y, served by the composite rows) as FHIRPath does', async () => {
+      seed = 20261130;
+      type Obs = { code?: { coding?: { system?: string; code?: string }[] }; valueQuantity?: { value?: number } };
+      const withValue = oracle.byType('Observation').filter((r) => typeof (r as Obs).valueQuantity?.value === 'number' && (r as Obs).code?.coding?.some((c) => c.code));
+      assert.ok(withValue.length > 50, `observations with a value (${withValue.length})`);
+      const searches = Array.from({ length: 80 }, () => {
+        const r = pick(withValue) as Obs;
+        const coding = pick((r.code?.coding ?? []).filter((c) => c.code));
+        const value = r.valueQuantity?.value as number;
+        const around = +(value * pick([0.5, 0.9, 1, 1.1, 2])).toFixed(1);
+        return {
+          type: 'Observation',
+          criteria: [
+            { name: 'code', value: rand() < 0.6 && coding.system ? `${coding.system}|${coding.code}` : (coding.code as string) },
+            { name: 'value-quantity', value: `${pick(['gt', 'lt', 'ge', 'le', 'eq', 'ne', 'sa', 'eb', 'ap'])}${around}` },
+          ],
+        };
+      });
       await check(searches);
     });
 
