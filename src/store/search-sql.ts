@@ -504,7 +504,14 @@ function setRows(node: PlanNode | undefined, processes: number): number {
  */
 async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[], unique: ReadonlySet<string>, p: Params): Promise<MatchSet> {
   const limit = searchTuning.driverLimit;
-  if (sets.length + negatives.length < 2 || limit <= 0) return { sql: matchSet(sets, negatives, unique), small: false };
+  if (limit <= 0) return { sql: matchSet(sets, negatives, unique), small: false };
+  if (sets.length + negatives.length < 2) {
+    // one set: counted up to firstCount ids, so a small one is read whole once (its page and its
+    // total from one statement) rather than walked in id order in the hope of an early page
+    const first = Math.min(searchTuning.firstCount, limit);
+    const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sets[0]} LIMIT ${first + 1}) c`, [...p.values]);
+    return { sql: matchSet(sets, negatives, unique), small: Number(r.rows[0]?.n ?? Infinity) <= first };
+  }
   // Every set is counted (negatives too, so the statement uses each parameter of the search), first
   // up to a thousand ids (a patient's observations are found without reading 20,000 vital signs),
   // then, when no set is that small, up to the limit.
