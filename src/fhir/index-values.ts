@@ -76,7 +76,7 @@ export function buildIndexRows(resource: Resource): IndexRows {
         break;
     }
   }
-  compositeRows(resource.resourceType, typed, rows);
+  compositeRows(resource.resourceType, typed, rows, memo);
   return dedupe(rows);
 }
 
@@ -94,7 +94,7 @@ export function compositeKey(code: string, system: string | null, value: string)
  * made from those parameters' own rows: a resource matching code=X and value-quantity=Y then always
  * has the code-value-quantity row for X$Y (the search relies on it, search-sql.ts impliedComposites).
  */
-function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRows): void {
+function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRows, memo: Memo): void {
   for (const cp of compositeParamsFor(resourceType).values()) {
     if (!cp.base) {
       pair(cp, rows.token.filter((t) => t.code === cp.token.param.code), valueRowsOf(rows, cp, cp.value.param.code), rows);
@@ -102,7 +102,7 @@ function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRow
     }
     let bases: TypedValue[];
     try {
-      bases = evalFhirPathTyped(cp.base, typed);
+      bases = evaluate(cp.base, typed, memo);
     } catch {
       continue;
     }
@@ -111,8 +111,9 @@ function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRow
       const codings: TokenRow[] = [];
       const part = emptyRows();
       try {
-        for (const v of evalFhirPathTyped(cp.token.atom, [b])) tokens(cp.token.param.code, v, codings);
-        for (const v of evalFhirPathTyped(cp.value.atom, [b])) if (!valueTypes || valueTypes.has(v.type.toLowerCase())) valueRow(cp, v, part);
+        const local: Memo = new Map();
+        for (const v of evaluate(cp.token.atom, [b], local)) tokens(cp.token.param.code, v, codings);
+        for (const v of evaluate(cp.value.atom, [b], local)) if (!valueTypes || valueTypes.has(v.type.toLowerCase())) valueRow(cp, v, part);
       } catch {
         continue;
       }
@@ -128,6 +129,20 @@ function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRow
 function asTypes(expression: string): Set<string> | undefined {
   const types = [...expression.matchAll(/\.as\((\w+)\)|\bas\s+(\w+)/g)].map((m) => (m[1] ?? m[2] ?? '').toLowerCase());
   return types.length === expression.split('|').length ? new Set(types) : undefined;
+}
+
+const compiledAtoms = new WeakMap<object, Compiled | null>();
+
+/** An expression on `input`: compiled like the parameters' paths when it can be (memo per input), else medplum's. */
+function evaluate(atom: CompositeParam['token']['atom'], input: TypedValue[], memo: Memo): TypedValue[] {
+  let c = compiledAtoms.get(atom);
+  if (c === undefined) {
+    const a: unknown = atom;
+    c = (a instanceof FhirPathAtom ? compileRoot(a.child) : undefined) ?? null;
+    compiledAtoms.set(atom, c);
+  }
+  if (!c) return evalFhirPathTyped(atom, input);
+  return c(input, memo).map((v) => ({ type: v.type, value: (v.value as { valueOf(): unknown } | undefined)?.valueOf() }));
 }
 
 function valueRowsOf(rows: IndexRows, cp: CompositeParam, code: string): { code: string }[] {
