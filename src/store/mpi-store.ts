@@ -8,7 +8,8 @@ import { badRequest, conflict, issue, notFound, OperationOutcomeError, outcome }
 import { blockingKeys, keyCap } from '../mpi/blocking.js';
 import { DEFAULT_CONFIG } from '../mpi/default-config.js';
 import { patientToPerson } from '../mpi/fhir-person.js';
-import { clusterMatches, deduplicate, matchRecord } from '../mpi/matcher.js';
+import { clusterMatches, deduplicateWith, matchRecord } from '../mpi/matcher.js';
+import { parallelComparison } from '../mpi/pair-workers.js';
 import { isMergeProvenance, mergeProvenance, NOT_REPOINTED, repoint, retiredSource, survivingTarget, undoSteps, UNMERGE_ACTIVITY, type WrittenVersion } from '../mpi/merge-plan.js';
 import { explainPair, type Explanation } from '../mpi/model.js';
 import { detectOverlay } from '../mpi/overlay.js';
@@ -77,26 +78,8 @@ export async function syncKeys(db: Db, config: MatcherConfig = DEFAULT_CONFIG): 
     afterTime = edge.last_updated instanceof Date ? edge.last_updated.toISOString() : String(edge.last_updated);
     afterId = edge.id;
     done += stale.rows.length;
-    const batch = stale.rows;
-    const pids: string[] = [];
-    const keys: string[] = [];
-    for (const row of batch) {
-      const p = parse<Patient>(row.content);
-      if (row.deleted || isRetired(p)) continue;
-      for (const k of new Set(blockingKeys(prepare(patientToPerson(p), config), config))) {
-        pids.push(row.id);
-        keys.push(k);
-      }
-    }
-    await db.transaction(async (tx) => {
-      await tx.query('DELETE FROM mpi_key WHERE patient_id = ANY($1::text[])', [batch.map((b) => b.id)]);
-      if (keys.length) await tx.query('INSERT INTO mpi_key (patient_id, key) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [pids, keys]);
-      await tx.query(
-        `INSERT INTO mpi_indexed (patient_id, version_id) SELECT * FROM unnest($1::text[], $2::int[])
-         ON CONFLICT (patient_id) DO UPDATE SET version_id = excluded.version_id`,
-        [batch.map((b) => b.id), batch.map((b) => Number(b.version_id))],
-      );
-    });
+    const batch = stale.rows.map((row) => ({ id: row.id, versionId: Number(row.version_id), deleted: row.deleted, patient: parse<Patient>(row.content) }));
+    await db.transaction((tx) => writeKeys(tx, batch, config));
   }
   if (watermark === latestIso) return done;
   await db.query(
@@ -105,6 +88,42 @@ export async function syncKeys(db: Db, config: MatcherConfig = DEFAULT_CONFIG): 
     [JSON.stringify({ watermark: latestIso })],
   );
   return done;
+}
+
+export interface KeyedVersion {
+  id: string;
+  versionId: number;
+  deleted: boolean;
+  patient: Patient;
+}
+
+/** The mpi_key rows of Patient versions, as columns (patient id, key); deleted and retired ones have none. */
+export function keyRows(batch: KeyedVersion[], config: MatcherConfig = DEFAULT_CONFIG): { pids: string[]; keys: string[] } {
+  const pids: string[] = [];
+  const keys: string[] = [];
+  for (const row of batch) {
+    if (row.deleted || isRetired(row.patient)) continue;
+    for (const k of new Set(blockingKeys(prepare(patientToPerson(row.patient), config), config))) {
+      pids.push(row.id);
+      keys.push(k);
+    }
+  }
+  return { pids, keys };
+}
+
+/**
+ * Replaces the mpi_key rows of these Patient versions by their blocking keys and records them as
+ * indexed (syncKeys' step per page).
+ */
+export async function writeKeys(q: Queryable, batch: KeyedVersion[], config: MatcherConfig = DEFAULT_CONFIG): Promise<void> {
+  const { pids, keys } = keyRows(batch, config);
+  await q.query('DELETE FROM mpi_key WHERE patient_id = ANY($1::text[])', [batch.map((b) => b.id)]);
+  if (keys.length) await q.query('INSERT INTO mpi_key (patient_id, key) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [pids, keys]);
+  await q.query(
+    `INSERT INTO mpi_indexed (patient_id, version_id) SELECT * FROM unnest($1::text[], $2::int[])
+     ON CONFLICT (patient_id) DO UPDATE SET version_id = excluded.version_id`,
+    [batch.map((b) => b.id), batch.map((b) => b.versionId)],
+  );
 }
 
 interface StoredParams extends Omit<ModelParameters, 'tf'> {
@@ -286,7 +305,7 @@ export async function runDuplicateDetection(db: Db, config: MatcherConfig = DEFA
   const t0 = Date.now();
   const patients = await loadPatients(db);
   const records: PersonRecord[] = patients.map(patientToPerson);
-  const result = deduplicate(records, config);
+  const result = await deduplicateWith(parallelComparison(), records, config);
   await saveModel(db, result.params);
   await syncKeys(db, config);
   const existing = new Set((await db.query<{ left_id: string; right_id: string }>('SELECT left_id, right_id FROM mpi_pair')).rows.map((r) => `${r.left_id}|${r.right_id}`));
