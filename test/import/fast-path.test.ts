@@ -80,6 +80,15 @@ function fixtureFiles(): string[] {
       { resource: { resourceType: 'Patient', id: 'fp-1', gender: 'male' }, request: { method: 'PUT', url: 'Patient/fp-1', ifMatch: 'W/"7"' } },
     ] }),
     write('m-resource.json', { resourceType: 'Practitioner', id: 'fp-pr', name: [{ family: 'Núñez', given: ['José'] }] }),
+    // one resource written twice in a file (two versions, two history rows with different JSON), one
+    // written and deleted, and two resources with the same content but for their ids
+    write('n-twice.json', { resourceType: 'Bundle', type: 'transaction', entry: [
+      { resource: { resourceType: 'Patient', id: 'fp-6', gender: 'female' }, request: { method: 'PUT', url: 'Patient/fp-6' } },
+      { resource: { resourceType: 'Patient', id: 'fp-6', gender: 'male', birthDate: '1980-02-03' }, request: { method: 'PUT', url: 'Patient/fp-6' } },
+      { resource: { resourceType: 'Patient', id: 'fp-7', gender: 'female' }, request: { method: 'PUT', url: 'Patient/fp-7' } },
+      { resource: { resourceType: 'Patient', id: 'fp-8', gender: 'female' }, request: { method: 'PUT', url: 'Patient/fp-8' } },
+      { request: { method: 'DELETE', url: 'Patient/fp-8' } },
+    ] }),
   ];
 }
 
@@ -126,6 +135,9 @@ describe('import fast path', () => {
         const norm = (rows: string[], id: string): string[] =>
           rows.map((r) => (r.includes(id) ? r.split(id).join('<new>').replace(/"content_hash":"[^"]+"/, '"content_hash":"<h>"') : r)).sort();
         for (const table of Object.keys(TABLES)) assert.deepEqual(norm(a[table] as string[], ida), norm(b[table] as string[], idb), table);
+        // the resource written twice in one file has both versions in its history, each with its own JSON
+        const twice = await fast.query<{ version_id: number; gender: string }>(`SELECT version_id, content->>'gender' AS gender FROM resource_history WHERE resource_type = 'Patient' AND id = 'fp-6' ORDER BY version_id`);
+        assert.deepEqual(twice.rows.map((r) => [Number(r.version_id), r.gender]), [[1, 'female'], [2, 'male']]);
         // a re-import (prepared on this thread) of files the update did not touch changes nothing
         const again = await importFiles({ db: fast, strict: false }, files.slice(1, 3), undefined, { workers: 0 });
         assert.equal(again.created + again.updated, 0);
