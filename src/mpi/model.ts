@@ -227,16 +227,24 @@ function rawWeight(params: ModelParameters, k: number, level: number, value: str
   return log2(m / u);
 }
 
+/** Why a pair is not auto-linked whatever its score, and what it is at best. */
+export interface PairCap {
+  reason: string;
+  /** 'possible': review at most; 'non-match': neither linked nor queued. */
+  cap: 'possible' | 'non-match';
+}
+
 /**
- * Why a pair may not be auto-linked whatever its score (it goes to review instead): a birth date
- * that is no possible date is a data error to resolve by a person, not evidence to link on; two
- * different values of a personal identifier (an SSN) mean two people as often as a typo.
+ * A birth date that is no possible date is a data error to resolve by a person, not evidence to
+ * link on (review); two different values of a personal identifier are a conflict (its onConflict
+ * says whether that is review or two people).
  */
-export function reviewReason(a: Prepared, b: Prepared, levels: ArrayLike<number>, config: MatcherConfig, offset = 0): string | undefined {
+export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, config: MatcherConfig, offset = 0): PairCap | undefined {
+  let review: PairCap | undefined;
   if (a.dobInvalid || b.dobInvalid) {
     // An impossible date one keystroke from the other record's date is that date mistyped.
     const k = config.comparisons.findIndex((c) => c.kind === 'birthDate');
-    if (k < 0 || levels[offset + k]! !== 1 || a.dob.length !== b.dob.length) return 'invalid birth date';
+    if (k < 0 || levels[offset + k]! !== 1 || a.dob.length !== b.dob.length) review = { reason: 'invalid birth date', cap: 'possible' };
   }
   for (let k = 0; k < config.comparisons.length; k++) {
     const c = config.comparisons[k]!;
@@ -244,9 +252,10 @@ export function reviewReason(a: Prepared, b: Prepared, levels: ArrayLike<number>
     // Only numbers of the identifier's own scheme conflict (an SSN as the SSA issues them); other
     // numbers in the field are compared with typo tolerance like any identifier.
     if (c.kind === 'ssn' && !(isUsSsn(a.ssn) && isUsSsn(b.ssn))) continue;
-    return `conflicting ${c.kind}`;
+    if (c.onConflict === 'non-match') return { reason: `conflicting ${c.kind}`, cap: 'non-match' };
+    review ??= { reason: `conflicting ${c.kind}`, cap: 'possible' };
   }
-  return undefined;
+  return review;
 }
 
 /** A number the SSA could have issued: 9 digits, area not 000, 666 or 9xx, group not 00, serial not 0000. */
@@ -254,8 +263,9 @@ export function isUsSsn(s: string): boolean {
   return /^(?!000|666|9)\d{3}(?!00)\d{2}(?!0000)\d{4}$/.test(s);
 }
 
-function classify(probability: number, config: MatcherConfig, capped = false): PairScore['classification'] {
-  if (probability >= config.thresholds.match && !capped) return 'match';
+function classify(probability: number, config: MatcherConfig, cap?: PairCap): PairScore['classification'] {
+  if (cap?.cap === 'non-match') return 'non-match';
+  if (probability >= config.thresholds.match && !cap) return 'match';
   return probability >= config.thresholds.possible ? 'possible' : 'non-match';
 }
 
@@ -309,7 +319,8 @@ export function scorePairs(records: Prepared[], pairs: Uint32Array, gamma: Int8A
     const probability = toProbability(w);
     if (probability < config.thresholds.possible) continue;
     const b = pairs[2 * p + 1]!;
-    scores.push({ a, b, weight: w, probability, classification: classify(probability, config, reviewReason(records[a]!, records[b]!, gamma, config, p * K) !== undefined) });
+    const classification = classify(probability, config, pairCap(records[a]!, records[b]!, gamma, config, p * K));
+    if (classification !== 'non-match') scores.push({ a, b, weight: w, probability, classification });
   }
   return { weights, scores };
 }
@@ -321,7 +332,7 @@ export interface Explanation {
   probability: number;
   classification: PairScore['classification'];
   namesTransposed: boolean;
-  /** Why the pair goes to review whatever its score. */
+  /** Why the pair is not auto-linked whatever its score (it goes to review, or is a non-match for a conflicting identifier). */
   reviewReason?: string;
 }
 
@@ -341,6 +352,6 @@ export function explainPair(a: Prepared, b: Prepared, params: ModelParameters, c
     return { comparison: c.kind, level: c.levels[l]!, weight: Math.round(w * 100) / 100, left, right };
   });
   const probability = toProbability(weight);
-  const reason = reviewReason(a, b, levels, config);
-  return { fields, prior, weight, probability, classification: classify(probability, config, reason !== undefined), namesTransposed: aligned !== b, ...(reason ? { reviewReason: reason } : {}) };
+  const cap = pairCap(a, b, levels, config);
+  return { fields, prior, weight, probability, classification: classify(probability, config, cap), namesTransposed: aligned !== b, ...(cap ? { reviewReason: cap.reason } : {}) };
 }

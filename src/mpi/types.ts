@@ -34,9 +34,14 @@ export interface ComparisonConfig {
   termFrequency?: boolean;
   /**
    * For identifiers: levels from this index on are a conflict (two different values of an identifier
-   * that belongs to one person), and a conflicting pair is never auto-linked, only queued for review.
+   * that belongs to one person); see onConflict.
    */
   conflictFrom?: number;
+  /**
+   * What a conflict means: 'review' (never auto-linked; queued when the score reaches the possible
+   * threshold) or 'non-match' (two people: neither linked nor queued). Default 'review'.
+   */
+  onConflict?: 'review' | 'non-match';
 }
 
 export interface BlockingRule {

@@ -49,11 +49,17 @@ describe('mpi comparisons', () => {
     assert.equal(explain(person({ birthDate: '1960-18-20' }), person({ id: 'y' })).classification, 'match');
   });
 
-  it('two different SSNs, even one digit apart, go to review; other numbers keep typo tolerance', () => {
+  it('two different SSNs, even one digit apart, are two people (a non-match, with the reason); other numbers keep typo tolerance', () => {
     const e = explain(person({ ssn: '069-78-3908' }), person({ id: 'y' }));
     assert.equal(level(e, 'ssn'), 'one digit or transposition');
-    assert.equal(e.classification, 'possible');
+    assert.ok(e.probability > 0.95, 'the rest agrees');
+    assert.equal(e.classification, 'non-match');
     assert.equal(e.reviewReason, 'conflicting ssn');
+    // Configured as review: never auto-linked, queued.
+    const review = { ...config, comparisons: config.comparisons.map((c) => (c.kind === 'ssn' ? { ...c, onConflict: 'review' as const } : c)) };
+    const r = explainPair(prepare(person({ ssn: '069-78-3908' }), review, today), prepare(person({ id: 'y' }), review, today), params, review);
+    assert.equal(r.classification, 'possible');
+    assert.equal(r.reviewReason, 'conflicting ssn');
     // Not an SSA number (7 digits): a typo is a typo.
     assert.equal(explain(person({ ssn: '7535316' }), person({ id: 'y', ssn: '7535317' })).classification, 'match');
     assert.equal(isUsSsn('069783909'), true);
