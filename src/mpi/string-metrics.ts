@@ -11,7 +11,8 @@ let matchedAt = new Int32Array(64);
 /** Jaro-Winkler similarity as talisman/metrics/jaro-winkler computes it (boost threshold 0.7, prefix scale 0.1). */
 export function jaroWinkler(a: string, b: string): number {
   if (a === b) return 1;
-  const [max, min] = a.length > b.length ? [a, b] : [b, a];
+  const max = a.length > b.length ? a : b;
+  const min = a.length > b.length ? b : a;
   if (flags.length < max.length) {
     flags = new Uint8Array(max.length * 2);
     matchedAt = new Int32Array(max.length * 2);
