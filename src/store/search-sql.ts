@@ -134,20 +134,23 @@ function compositeValueCond(resourceType: string, cp: CompositeParam, value: str
 }
 
 /**
- * Sets implied by a search's own filters: code=X&value-quantity=Y on an Observation holds exactly
- * when code-value-quantity=X$Y does, because a composite whose base is the resource is indexed as
- * every pair of its two parameters' own rows (index-values.ts, compositeRows). Added as one more set,
- * the small composite set drives the search instead of probing every X for its value.
+ * Filter pairs a composite answers in one set: code=X&value-quantity=Y on an Observation holds
+ * exactly when code-value-quantity=X$Y does, because a composite whose base is the resource is
+ * indexed as every pair of its two parameters' own rows (index-values.ts, compositeRows): a row
+ * exists for X$Y only when both parameters have the rows, and always then. The two filters are
+ * replaced by the composite (a small range of one index), instead of probing every X for its value.
  */
-function impliedComposites(resourceType: string, filters: Filter[]): Filter[] {
+function impliedComposites(resourceType: string, filters: Filter[]): { composite: Filter; replaces: [Filter, Filter] }[] {
   const plain = (f: Filter): boolean => !f.modifier && !f.chain && !f.has && f.values.length === 1;
-  const out: Filter[] = [];
+  const out: { composite: Filter; replaces: [Filter, Filter] }[] = [];
+  const used = new Set<Filter>();
   for (const cp of compositeParamsFor(resourceType).values()) {
     if (cp.base) continue;
-    const a = filters.find((f) => f.param === cp.token.param && plain(f) && !(f.values[0] as string).endsWith('|'));
-    const b = filters.find((f) => f.param === cp.value.param && plain(f));
+    const a = filters.find((f) => !used.has(f) && f.param === cp.token.param && plain(f) && !(f.values[0] as string).endsWith('|'));
+    const b = filters.find((f) => !used.has(f) && f.param === cp.value.param && plain(f));
     if (!a || !b) continue;
-    out.push({ code: cp.code, type: 'composite', values: [], composite: { param: cp, pairs: [[a.values[0] as string, b.values[0] as string]] } });
+    used.add(a).add(b);
+    out.push({ composite: { code: cp.code, type: 'composite', values: [], composite: { param: cp, pairs: [[a.values[0] as string, b.values[0] as string]] } }, replaces: [a, b] });
   }
   return out;
 }
@@ -601,19 +604,23 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   const p = new Params();
   const { merged, rest } = mergeSingleRowRanges(req.resourceType, req.filters, p);
   const sets: string[] = [...merged];
+  let filters = rest;
   const implied = impliedComposites(req.resourceType, rest);
   if (implied.length || usesComposite(req.filters)) {
     const complete = await compositesIndexed(q);
     if (!complete && usesComposite(req.filters)) {
       throw notSupported('Composite search parameters need the search index rebuilt after the upgrade: run `custodian reindex`', 503);
     }
-    if (complete) sets.push(...implied.map((f) => compositeSet(req.resourceType, f, p)));
+    if (complete) {
+      const replaced = new Set(implied.flatMap((x) => x.replaces));
+      filters = [...rest.filter((f) => !replaced.has(f)), ...implied.map((x) => x.composite)];
+    }
   }
   // sets holding at most one row per resource (see SearchParam.uniqueRows): no de-duplication needed
   const unique = new Set<string>(merged);
   const negatives: string[] = [];
   const conds: string[] = [];
-  for (const f of rest) {
+  for (const f of filters) {
     const sql = filterSql(req.resourceType, f, p, 'r');
     const sub = positiveSubquery(sql, 'r');
     const neg = sub ? undefined : negativeSubquery(sql, 'r');
