@@ -25,6 +25,8 @@ const QUERIES: [string, Record<string, string>][] = [
   ['Observation', { 'subject:Patient.name': 'smith' }],
   ['Patient', { '_has:Observation:patient:code': '1234-5' }],
   ['Patient', { _id: 'abc' }],
+  ['Observation', { 'code-value-quantity': 'http://loinc.org|4548-4$gt9' }],
+  ['Observation', { 'component-code-value-quantity': '8480-6$gt140' }],
 ];
 
 // Runs where a PostgreSQL server is configured (CI); PGlite has no planner statistics worth asserting on.
