@@ -575,6 +575,19 @@ async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[],
     ...negatives.map((x, j) => (hashed(sets.length + j) ? `m.id NOT IN (${x})` : `NOT ${probe(x)}`)),
   ];
   const driving = sets[smallest] as string;
+  // Of the sets to hash, the largest is better read as the stream and the driving set hashed
+  // instead: each is still read once, and the smaller one is the hash table (the 6,888 observations
+  // of a family's patients, not 37,758 body heights). Its duplicates go after the filters.
+  const largest = sets.reduce<number | undefined>((best, _, i) => (i !== smallest && hashed(i) && (best === undefined || (counted[i] as number) > (counted[best] as number)) ? i : best), undefined);
+  if (largest !== undefined) {
+    const flipped = [
+      `(m.id IN (${driving})) IS TRUE`,
+      ...sets.flatMap((x, i) => (i === smallest || i === largest ? [] : [hashed(i) ? `(m.id IN (${x})) IS TRUE` : probe(x)])),
+      ...negatives.map((x, j) => (hashed(sets.length + j) ? `m.id NOT IN (${x})` : `NOT ${probe(x)}`)),
+    ];
+    const stream = sets[largest] as string;
+    return { sql: `SELECT ${unique.has(stream) ? '' : 'DISTINCT '}m.id FROM (${stream}) m WHERE ${flipped.join(' AND ')}`, small: true };
+  }
   return { sql: `SELECT m.id FROM (SELECT ${unique.has(driving) ? '' : 'DISTINCT '}d.id FROM (${driving}) d) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`, small: true };
 }
 
