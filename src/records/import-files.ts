@@ -222,7 +222,7 @@ class PreparePool {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         slot.busy--;
-        p?.resolve(JSON.parse(m.prepared) as PreparedFile);
+        p?.resolve(m.prepared);
       });
       const die = (): void => {
         if (slot.dead) return;
