@@ -51,12 +51,15 @@ const SYNC_MARGIN_MS = 5 * 60_000;
 export async function syncKeys(db: Db, config: MatcherConfig = DEFAULT_CONFIG): Promise<number> {
   const mark = (await db.query<{ params: unknown }>(`SELECT params FROM mpi_model WHERE id = 'sync'`)).rows[0];
   const watermark = mark ? parse<{ watermark: string }>(mark.params).watermark : undefined;
-  const latest = (await db.query<{ t: unknown }>(`SELECT max(last_updated) AS t FROM resource WHERE resource_type = 'Patient'`)).rows[0]?.t;
+  // Both probes are ordered as the (resource_type, last_updated, id) index reads, so that the planner
+  // takes it: by the last_updated index alone it walks through every newer resource of other types
+  // (after a run's 100,000 Tasks at 1M Patients, 40-60 ms per $match).
+  const latest = (await db.query<{ t: unknown }>(`SELECT last_updated AS t FROM resource WHERE resource_type = 'Patient' ORDER BY last_updated DESC, id DESC LIMIT 1`)).rows[0]?.t;
   if (latest === null || latest === undefined) return 0;
   const latestIso = latest instanceof Date ? latest.toISOString() : new Date(String(latest)).toISOString();
   if (watermark) {
     // Nothing written since the last sync: one index probe.
-    const newer = await db.query(`SELECT 1 FROM resource WHERE resource_type = 'Patient' AND last_updated > $1::timestamptz LIMIT 1`, [watermark]);
+    const newer = await db.query(`SELECT 1 FROM resource WHERE resource_type = 'Patient' AND last_updated > $1::timestamptz ORDER BY last_updated, id LIMIT 1`, [watermark]);
     if (newer.rows.length === 0) return 0;
   }
   const since = watermark ? new Date(Date.parse(watermark) - SYNC_MARGIN_MS).toISOString() : '-infinity';
