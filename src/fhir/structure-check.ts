@@ -30,6 +30,7 @@ import {
   type InternalTypeSchema,
   type TypedValue,
 } from '@medplum/core';
+import { loadDefinitions } from './definitions.js';
 
 type Atom = ReturnType<typeof parseFhirPath>;
 
@@ -165,6 +166,7 @@ const ucum = toTypedValue(UCUM);
  */
 export function certainlyValid(resource: unknown): boolean {
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) return false;
+  loadDefinitions(); // a type compiled before the schemas are loaded would stay without keys
   const type = (resource as { resourceType?: unknown }).resourceType;
   if (typeof type !== 'string' || !type) return false;
   let c: CompiledType;
