@@ -96,7 +96,8 @@ function mergeSingleRowRanges(resourceType: string, filters: Filter[], p: Params
       rest.push(fs[0] as Filter);
       continue;
     }
-    const conds = fs.map((f) => `(${rangeCond(resourceType, f, p)})`).join(' AND ');
+    const dates = (fs[0] as Filter).type === 'date' ? mergedDateCond(resourceType, code, fs, p) : undefined;
+    const conds = dates ?? fs.map((f) => `(${rangeCond(resourceType, f, p)})`).join(' AND ');
     merged.push(idsIn(tableFor((fs[0] as Filter).type), resourceType, code, conds, p));
   }
   return { merged, rest };
@@ -246,40 +247,99 @@ function uriSql(resourceType: string, f: Filter, p: Params, alias: string): stri
   return `${alias}.id IN (${idsIn('sp_uri', resourceType, f.code, conds.join(' OR '), p)})`;
 }
 
+/** The instants a date search value's window runs from and to (undefined: open); undefined for ne. */
+interface DateWindow { from?: string; to?: string }
+
+function dateWindow(raw: string, now: number): DateWindow | undefined {
+  const { prefix, value } = splitPrefix(raw);
+  const r = dateRange(value);
+  if (!r) throw badRequest(`Invalid date "${value}"`);
+  switch (prefix) {
+    case 'eq': return { from: r.lo, to: r.hi };
+    case 'ne': return undefined;
+    case 'gt': case 'sa': return { from: r.hi };
+    case 'ge': return { from: r.lo };
+    case 'lt': case 'eb': return { to: r.lo };
+    case 'le': return { to: r.hi };
+    case 'ap': {
+      const { from, to } = approximately(r.lo, r.hi, now);
+      return { from, to };
+    }
+  }
+}
+
+/** ap: the value's range widened by 10% of its distance from now, at least a day (the spec leaves the width to the server). */
+function approximately(lo: string, hi: string, now: number): { from: string; to: string } {
+  const a = Date.parse(lo);
+  const b = Date.parse(hi);
+  const pad = Math.max(Math.abs(now - (a + b) / 2) * 0.1, 86_400_000);
+  return { from: new Date(a - pad).toISOString(), to: new Date(b + pad).toISOString() };
+}
+
+/**
+ * "The span of this sp_date row (alias s) overlaps the window": implied by every date condition but
+ * ne, and answered by the GiST index of migration 005 without reading the decades before a month.
+ */
+function spanOverlaps(span: { resourceType: string; code: string }, w: DateWindow, p: Params): string {
+  const t = (v: string | undefined): string => (v === undefined ? 'NULL::timestamptz' : `${p.add(v)}::timestamptz`);
+  return `sp_date_span(s.resource_type, s.code, s.lo, s.hi) && sp_date_window(${p.add(span.resourceType)}::text, ${p.add(span.code)}::text, ${t(w.from)}, ${t(w.to)})`;
+}
+
 /**
  * Date comparison of a search value against a stored range [lo, hi] (FHIR R4 search 3.1.1.4.2).
- * `span`: the columns are an sp_date row (alias s) of this type and parameter; every prefix but ne
- * then also says which window the row's span must overlap, a condition the exact one implies, so the
- * GiST index of migration 005 can find a window's rows without reading everything before or after it.
+ * `span`: the columns are an sp_date row (alias s) of this type and parameter; the condition then
+ * also says which window the row's span overlaps (spanOverlaps). A closed window (eq, ap) is found
+ * through the span index alone: its exact test is kept from the B-trees on lo and hi ("IS TRUE"),
+ * which the planner would otherwise AND with it, reading every row before the window's end.
  */
-export function dateCond(raw: string, lo: string, hi: string, p: Params, span?: { resourceType: string; code: string }): string {
+export function dateCond(raw: string, lo: string, hi: string, p: Params, span?: { resourceType: string; code: string }, now = Date.now()): string {
   const { prefix, value } = splitPrefix(raw);
   const r = dateRange(value);
   if (!r) throw badRequest(`Invalid date "${value}"`);
   // parameters are added only when used: an unused parameter has no type PostgreSQL can infer
   const qlo = (): string => `${p.add(r.lo)}::timestamptz`;
   const qhi = (): string => `${p.add(r.hi)}::timestamptz`;
-  const within = (from: string | undefined, to: string | undefined): string =>
-    span ? ` AND sp_date_span(s.resource_type, s.code, s.lo, s.hi) && sp_date_window(${p.add(span.resourceType)}::text, ${p.add(span.code)}::text, ${from ?? 'NULL'}::timestamptz, ${to ?? 'NULL'}::timestamptz)` : '';
-  switch (prefix) {
-    case 'eq': return `(${lo} >= ${qlo()} AND ${hi} <= ${qhi()}${within(p.add(r.lo), p.add(r.hi))})`;
-    case 'ne': return `NOT (${lo} >= ${qlo()} AND ${hi} <= ${qhi()})`;
-    case 'gt': return `(${hi} > ${qhi()}${within(p.add(r.hi), undefined)})`;
-    case 'lt': return `(${lo} < ${qlo()}${within(undefined, p.add(r.lo))})`;
-    case 'ge': return `(${hi} >= ${qlo()}${within(p.add(r.lo), undefined)})`;
-    case 'le': return `(${lo} <= ${qhi()}${within(undefined, p.add(r.hi))})`;
-    case 'sa': return `(${lo} > ${qhi()}${within(p.add(r.hi), undefined)})`;
-    case 'eb': return `(${hi} < ${qlo()}${within(undefined, p.add(r.lo))})`;
-    case 'ap': {
-      const now = Date.now();
-      const a = Date.parse(r.lo);
-      const b = Date.parse(r.hi);
-      const pad = Math.max(Math.abs(now - (a + b) / 2) * 0.1, 86_400_000);
-      const from = new Date(a - pad).toISOString();
-      const to = new Date(b + pad).toISOString();
-      return `(${lo} <= ${p.add(to)}::timestamptz AND ${hi} >= ${p.add(from)}::timestamptz${within(p.add(from), p.add(to))})`;
+  const exact = ((): string => {
+    switch (prefix) {
+      case 'eq': return `${lo} >= ${qlo()} AND ${hi} <= ${qhi()}`;
+      case 'ne': return `NOT (${lo} >= ${qlo()} AND ${hi} <= ${qhi()})`;
+      case 'gt': return `${hi} > ${qhi()}`;
+      case 'lt': return `${lo} < ${qlo()}`;
+      case 'ge': return `${hi} >= ${qlo()}`;
+      case 'le': return `${lo} <= ${qhi()}`;
+      case 'sa': return `${lo} > ${qhi()}`;
+      case 'eb': return `${hi} < ${qlo()}`;
+      case 'ap': {
+        const { from, to } = approximately(r.lo, r.hi, now);
+        return `${lo} <= ${p.add(to)}::timestamptz AND ${hi} >= ${p.add(from)}::timestamptz`;
+      }
     }
-  }
+  })();
+  const w = span ? dateWindow(raw, now) : undefined;
+  if (!span || !w) return `(${exact})`;
+  const closed = w.from !== undefined && w.to !== undefined;
+  return `(${closed ? `(${exact}) IS TRUE` : exact} AND ${spanOverlaps(span, w, p)})`;
+}
+
+/**
+ * Several date conditions on one row (a parameter with one value per resource): one window, the
+ * intersection of theirs, so a month asked as ge and lt is one closed window of the span index.
+ * Undefined when a filter has several values or a ne (each then keeps its own window).
+ */
+function mergedDateCond(resourceType: string, code: string, fs: Filter[], p: Params): string | undefined {
+  if (fs.some((f) => f.values.length !== 1)) return undefined;
+  const now = Date.now();
+  const windows = fs.map((f) => dateWindow(f.values[0] as string, now));
+  if (windows.some((w) => !w)) return undefined;
+  const later = (a: string | undefined, b: string | undefined): string | undefined => (a === undefined ? b : b === undefined ? a : Date.parse(a) >= Date.parse(b) ? a : b);
+  const earlier = (a: string | undefined, b: string | undefined): string | undefined => (a === undefined ? b : b === undefined ? a : Date.parse(a) <= Date.parse(b) ? a : b);
+  let from = windows.reduce<string | undefined>((x, w) => later(x, w?.from), undefined);
+  let to = windows.reduce<string | undefined>((x, w) => earlier(x, w?.to), undefined);
+  // a row overlapping [from, inf) and (-inf, to] with from after to spans [to, from]: still implied
+  if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) [from, to] = [to, from];
+  const exact = fs.map((f) => dateCond(f.values[0] as string, 's.lo', 's.hi', p, undefined, now)).join(' AND ');
+  const closed = from !== undefined && to !== undefined;
+  return `${closed ? `(${exact}) IS TRUE` : exact} AND ${spanOverlaps({ resourceType, code }, { from, to }, p)}`;
 }
 
 /** Number comparison with the implicit precision of the search value (FHIR R4 search 3.1.1.4.1). */

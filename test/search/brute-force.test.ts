@@ -103,6 +103,11 @@ function dateMatches(prefix: string, q: [number, number], r: [number, number]): 
     case 'le': return r[0] <= q[1];
     case 'sa': return r[0] > q[1];
     case 'eb': return r[1] < q[0];
+    case 'ap': {
+      // the value's range widened by a tenth of its distance from now, at least a day (the server's rule)
+      const pad = Math.max(Math.abs(Date.now() - (q[0] + q[1]) / 2) * 0.1, 86_400_000);
+      return r[0] <= q[1] + pad && r[1] >= q[0] - pad;
+    }
     default: throw new Error(prefix);
   }
 }
@@ -174,8 +179,8 @@ class Oracle {
       case 'date': {
         const rs = vals.flatMap(rangesOf);
         return ors.some((q) => {
-          const prefix = /^(eq|ne|gt|lt|ge|le|sa|eb)/.exec(q)?.[1] ?? 'eq';
-          const qr = range(q.replace(/^(eq|ne|gt|lt|ge|le|sa|eb)/, ''))!;
+          const prefix = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)/.exec(q)?.[1] ?? 'eq';
+          const qr = range(q.replace(/^(eq|ne|gt|lt|ge|le|sa|eb|ap)/, ''))!;
           return rs.some((x) => dateMatches(prefix, qr, x));
         });
       }
@@ -289,7 +294,7 @@ function criterionFor(o: Oracle, type: string, code: string): Criterion | undefi
       const iso = new Date(anchor).toISOString();
       const precision = pick([4, 7, 10, 19]);
       const text = precision === 19 ? `${iso.slice(0, 19)}Z` : iso.slice(0, precision);
-      return { name: code, value: `${pick(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', ''])}${text}` };
+      return { name: code, value: `${pick(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap', ''])}${text}` };
     }
     case 'reference': {
       const ref = refsOf(tv)[0];

@@ -80,6 +80,11 @@ for (const backend of backends()) {
       assert.deepEqual(await ids('/fhir/Encounter?date=ge2015-01-01&date=lt2016-01-01&class=AMB'), ['range-spanning']);
       assert.deepEqual(await ids('/fhir/Encounter?date=ge2021-01-01&date=lt2021-02-01'), ['range-after']);
       assert.deepEqual(await ids('/fhir/Encounter?date=ge2022-01-01&date=lt2009-01-01'), []);
+      // ends that cross: a period running from before the end to after the start still meets both
+      assert.deepEqual(await ids('/fhir/Encounter?date=ge2019-01-01&date=lt2011-01-01'), ['range-spanning']);
+      // a closed window by eq and ap
+      assert.deepEqual(await ids('/fhir/Encounter?date=eq2021-01'), ['range-after']);
+      assert.deepEqual(await ids('/fhir/Encounter?date=ap2021-01-01&class=AMB'), ['range-after', 'range-spanning']);
     });
 
     it('gives an accurate total by default, the planner\'s estimate with _total=estimate, none with _total=none', async () => {

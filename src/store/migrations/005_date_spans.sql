@@ -33,4 +33,5 @@ CREATE FUNCTION sp_date_window(resource_type text, code text, from_t timestamptz
   RETURN int8range(sp_date_band(resource_type, code) + CASE WHEN from_t IS NULL THEN 0 ELSE sp_date_offset(from_t, false) END,
                    sp_date_band(resource_type, code) + CASE WHEN to_t IS NULL THEN 17179869183 ELSE sp_date_offset(to_t, true) END, '[]');
 
-CREATE INDEX sp_date_span ON sp_date USING gist (sp_date_span(resource_type, code, lo, hi));
+-- The row's columns are included so a window is answered from the index alone (no heap visits).
+CREATE INDEX sp_date_span ON sp_date USING gist (sp_date_span(resource_type, code, lo, hi)) INCLUDE (resource_type, code, id, lo, hi);
