@@ -252,10 +252,19 @@ export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, con
     // Only numbers of the identifier's own scheme conflict (an SSN as the SSA issues them); other
     // numbers in the field are compared with typo tolerance like any identifier.
     if (c.kind === 'ssn' && !(isUsSsn(a.ssn) && isUsSsn(b.ssn))) continue;
-    if (c.onConflict === 'non-match') return { reason: `conflicting ${c.kind}`, cap: 'non-match' };
+    if (c.onConflict === 'non-match' || (c.onConflict === 'typo-review' && !(levels[offset + k] === c.conflictFrom && firstNamesAgree(levels, config, offset)))) {
+      return { reason: `conflicting ${c.kind}`, cap: 'non-match' };
+    }
     review ??= { reason: `conflicting ${c.kind}`, cap: 'possible' };
   }
   return review;
+}
+
+/** Whether the given-name comparison found the first names exact or similar (typo, nickname...). */
+function firstNamesAgree(levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
+  const g = config.comparisons.findIndex((c) => c.kind === 'given');
+  const l = g < 0 ? -1 : levels[offset + g]!;
+  return l === 0 || l === 1;
 }
 
 /** A number the SSA could have issued: 9 digits, area not 000, 666 or 9xx, group not 00, serial not 0000. */

@@ -39,9 +39,12 @@ export interface ComparisonConfig {
   conflictFrom?: number;
   /**
    * What a conflict means: 'review' (never auto-linked; queued when the score reaches the possible
-   * threshold) or 'non-match' (two people: neither linked nor queued). Default 'review'.
+   * threshold), 'non-match' (two people: neither linked nor queued), or 'typo-review': a conflict at
+   * the first conflict level (one keystroke) while the first names agree is a mistyped number
+   * (review), any other conflict two people (twins and siblings get near numbers and their own first
+   * names). Default 'review'.
    */
-  onConflict?: 'review' | 'non-match';
+  onConflict?: 'review' | 'non-match' | 'typo-review';
 }
 
 export interface BlockingRule {

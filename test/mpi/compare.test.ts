@@ -49,17 +49,25 @@ describe('mpi comparisons', () => {
     assert.equal(explain(person({ birthDate: '1960-18-20' }), person({ id: 'y' })).classification, 'match');
   });
 
-  it('two different SSNs, even one digit apart, are two people (a non-match, with the reason); other numbers keep typo tolerance', () => {
-    const e = explain(person({ ssn: '069-78-3908' }), person({ id: 'y' }));
-    assert.equal(level(e, 'ssn'), 'one digit or transposition');
-    assert.ok(e.probability > 0.95, 'the rest agrees');
-    assert.equal(e.classification, 'non-match');
-    assert.equal(e.reviewReason, 'conflicting ssn');
+  it('two different SSNs are two people (a non-match, with the reason), unless one keystroke apart with the same first name (review); other numbers keep typo tolerance', () => {
+    // One digit apart, same first name: a mistyped number, to review.
+    const typo = explain(person({ ssn: '069-78-3908' }), person({ id: 'y' }));
+    assert.equal(level(typo, 'ssn'), 'one digit or transposition');
+    assert.equal(typo.classification, 'possible');
+    assert.equal(typo.reviewReason, 'conflicting ssn');
+    // One digit apart, another first name (twins and siblings get near numbers): two people.
+    const twin = explain(person({ ssn: '069-78-3908', given: ['Mark'] }), person({ id: 'y' }));
+    assert.equal(twin.classification, 'non-match');
+    assert.equal(twin.reviewReason, 'conflicting ssn');
+    // Two digits apart, everything else the same: two people.
+    const other = explain(person({ ssn: '069-78-3118' }), person({ id: 'y' }));
+    assert.equal(level(other, 'ssn'), 'different');
+    assert.ok(other.probability > 0.95, 'the rest agrees');
+    assert.equal(other.classification, 'non-match');
     // Configured as review: never auto-linked, queued.
     const review = { ...config, comparisons: config.comparisons.map((c) => (c.kind === 'ssn' ? { ...c, onConflict: 'review' as const } : c)) };
-    const r = explainPair(prepare(person({ ssn: '069-78-3908' }), review, today), prepare(person({ id: 'y' }), review, today), params, review);
+    const r = explainPair(prepare(person({ ssn: '069-78-3118' }), review, today), prepare(person({ id: 'y' }), review, today), params, review);
     assert.equal(r.classification, 'possible');
-    assert.equal(r.reviewReason, 'conflicting ssn');
     // Not an SSA number (7 digits): a typo is a typo.
     assert.equal(explain(person({ ssn: '7535316' }), person({ id: 'y', ssn: '7535317' })).classification, 'match');
     assert.equal(isUsSsn('069783909'), true);

@@ -32,11 +32,12 @@ describe('mpi evaluate on public benchmarks', () => {
     assert.equal(r.correct, 5);
   });
 
-  it('CDC nbs suite: 73 of 84 cases as expected, one false auto-link', () => {
+  it('CDC nbs suite: 71 of 84 cases as expected, one false auto-link', () => {
     const r = evaluateFile(fx('cdc-nbs_test.csv.gz'), { format: 'cdc' }) as { cases: number; correct: number; recordLinkerMetrics: { falsePositives: number; falseNegatives: number } };
     assert.equal(r.cases, 84);
-    // Most of the rest are pairs with two different SSNs that the suite grades possible: non-matches here.
-    assert.ok(r.correct >= 73, `${r.correct} of 84`);
+    // Most of the rest are pairs with two different SSNs that the suite grades otherwise than the
+    // rule here (non-match, or review when one keystroke apart with the same first name).
+    assert.ok(r.correct >= 71, `${r.correct} of 84`);
     assert.ok(r.recordLinkerMetrics.falsePositives <= 1, `${r.recordLinkerMetrics.falsePositives} false auto-links`);
     assert.equal(r.recordLinkerMetrics.falseNegatives, 0);
   });
