@@ -8,9 +8,10 @@
 -- The span is an int8range of whole seconds (rounded outward, clamped to ±2^33 s: years 1698-2242)
 -- in a band of the key space of its own per (resource type, parameter): the band is a 28-bit hash of
 -- both (28 bits, so a range's exclusive upper bound never overflows int8). So one index serves every
--- date parameter without the btree_gist extension (an extension lives in one schema, and tests and benchmarks create and drop schemas side by side). The span is a
--- superset of the row's range, and two parameters may share a band, so the search SQL uses it only as
--- a prefilter next to the exact conditions on lo and hi (search-sql.ts, dateCond).
+-- date parameter without the btree_gist extension (an extension lives in one schema, and tests and
+-- benchmarks create and drop schemas side by side). The span is a superset of the row's range, and
+-- two parameters may share a band, so the search SQL uses it only next to the exact conditions on lo
+-- and hi (search-sql.ts, dateCond).
 CREATE FUNCTION sp_date_band(resource_type text, code text) RETURNS int8
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN (hashtext(resource_type || '|' || code)::int8 & 268435455) << 34;
