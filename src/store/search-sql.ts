@@ -679,9 +679,10 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   const sets: string[] = [...merged];
   let filters = rest;
   const implied = impliedComposites(req.resourceType, rest);
-  if (implied.length || usesComposite(req.filters)) {
+  const asksComposite = usesComposite(req.filters);
+  if (implied.length || asksComposite) {
     const complete = await compositesIndexed(q);
-    if (!complete && usesComposite(req.filters)) {
+    if (!complete && asksComposite) {
       throw notSupported('Composite search parameters need the search index rebuilt after the upgrade: run `custodian reindex`', 503);
     }
     if (complete) {
