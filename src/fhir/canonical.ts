@@ -2,13 +2,69 @@
 import { createHash } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 
+/**
+ * JSON with every object's keys sorted (the default string sort) and undefined members dropped;
+ * strings and numbers as JSON.stringify writes them. Stored content hashes are sha256 of this text, so
+ * its output must never change (test/fhir/canonical.test.ts). One pass appending to one string: the
+ * import hashes every resource, and per-level arrays of parts cost more than the hash.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value as object)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  const out = { s: '' };
+  write(value, out);
+  return out.s;
+}
+
+function write(value: unknown, out: { s: string }): void {
+  if (value === null || typeof value !== 'object') {
+    out.s += JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    out.s += '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.s += ',';
+      write(value[i], out);
+    }
+    out.s += ']';
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  // insertion sort: objects have few keys; `>` orders strings by UTF-16 code units, as sort() does
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  out.s += '{';
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (first) first = false;
+    else out.s += ',';
+    out.s += quotedKey(k);
+    out.s += ':';
+    write(v, out);
+  }
+  out.s += '}';
+}
+
+/** JSON.stringify of object keys, remembered: resources reuse a small vocabulary of element names. */
+const quoted = new Map<string, string>();
+
+function quotedKey(k: string): string {
+  let q = quoted.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quoted.size < 10_000) quoted.set(k, q);
+  }
+  return q;
 }
 
 /** Hash of a resource's content, ignoring the server-managed meta.versionId and meta.lastUpdated. */
