@@ -1,7 +1,8 @@
 /** PostgreSQL server adapter (production), through node-postgres. */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Db, Queryable, QueryResult } from './db.js';
 
 // Return int8 (count(*), bigint) as numbers, as PGlite does, and keep timestamps as ISO strings.
@@ -10,8 +11,21 @@ pg.types.setTypeParser(1184, (v) => v);
 pg.types.setTypeParser(1114, (v) => v);
 pg.types.setTypeParser(1082, (v) => v);
 
+async function copyInto(client: pg.PoolClient, table: string, columns: string[], data: string): Promise<void> {
+  await pipeline(Readable.from([data]), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
+    async copyIn(table: string, columns: string[], data: string): Promise<void> {
+      if (!(client instanceof pg.Pool)) return copyInto(client, table, columns, data);
+      const c = await client.connect();
+      try {
+        await copyInto(c, table, columns, data);
+      } finally {
+        c.release();
+      }
+    },
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
       const r = await client.query(sql, params as unknown[]);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
@@ -49,6 +63,7 @@ export async function openPg(url: string, options: { max?: number } = {}): Promi
     kind: 'pg',
     query: base.query,
     exec: base.exec,
+    copyIn: base.copyIn,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {

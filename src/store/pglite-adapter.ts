@@ -15,6 +15,9 @@ function wrap(client: PGliteLike): Queryable {
     async exec(sql: string): Promise<void> {
       await client.exec(sql);
     },
+    async copyIn(table: string, columns: string[], data: string): Promise<void> {
+      await client.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([data]) });
+    },
   };
 }
 
@@ -35,6 +38,7 @@ export function wrapPGlite(pglite: PGlite): Db {
     kind: 'pglite',
     query: (sql, params) => lock.run(() => base.query(sql, params)),
     exec: (sql) => lock.run(() => base.exec(sql)),
+    copyIn: (table, columns, data) => lock.run(() => (base.copyIn as NonNullable<Queryable['copyIn']>)(table, columns, data)),
     transaction: (fn) => lock.run(() => pglite.transaction((tx) => fn(wrap(tx)))),
     async close() {
       await lock.run(() => pglite.close());

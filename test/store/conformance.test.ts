@@ -103,6 +103,80 @@ for (const backend of backends()) {
       assert.deepEqual(Array.isArray(comps) ? comps : String(comps).replace(/[{}]/g, '').split(','), ['idx']);
     });
 
+    it('stores a large write (COPY) exactly as single writes, odd characters included, and updates, deletes and re-writes within it', async () => {
+      // Values COPY's text format must escape (tab, line breaks, backslash, \\N), array-literal
+      // characters (quotes, commas, braces) and accents, in indexed strings, tokens and the JSON.
+      const odd = ['tab\there', 'line\nbreak\r', 'back\\slash \\N', 'quote " , {brace}', 'Zoë Ñúñez'];
+      const patientOf = (i: number): Resource => patient('', {
+        name: [{ family: odd[i % odd.length], given: [`G${i}`] }],
+        identifier: [{ system: 'urn:test:\tsys', value: `${odd[(i + 1) % odd.length]}-${i}` }],
+        telecom: [{ system: 'phone', value: `555-01${String(i).padStart(2, '0')}` }],
+      });
+      const obsOf = (i: number, pid: string): Resource => ({
+        resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '4548-4' }], text: odd[i % odd.length] },
+        subject: { reference: `Patient/${pid}` }, effectiveDateTime: `2020-01-${String(1 + (i % 28)).padStart(2, '0')}T10:00:00Z`,
+        valueQuantity: { value: 5 + i / 10, unit: '%', system: 'http://unitsofmeasure.org', code: '%' },
+      }) as Resource;
+      const n = 20;
+      for (let i = 0; i < n; i++) {
+        await db.transaction((tx) => writeResources(tx, [
+          { resourceType: 'Patient', id: `one-p${i}`, method: 'PUT', resource: { ...patientOf(i), id: `one-p${i}` } as Resource },
+          { resourceType: 'Observation', id: `one-o${i}`, method: 'PUT', resource: { ...obsOf(i, `one-p${i}`), id: `one-o${i}` } as Resource },
+        ]));
+      }
+      const batch = Array.from({ length: n }, (_, i) => [
+        { resourceType: 'Patient', id: `big-p${i}`, method: 'PUT' as const, resource: { ...patientOf(i), id: `big-p${i}` } as Resource },
+        { resourceType: 'Observation', id: `big-o${i}`, method: 'PUT' as const, resource: { ...obsOf(i, `big-p${i}`), id: `big-o${i}` } as Resource },
+      ]).flat();
+      assert.ok(batch.length >= 32, 'the batch is large enough for the COPY path');
+      await db.transaction((tx) => writeResources(tx, batch));
+
+      const tables: Record<string, string> = {
+        sp_token: 'code, system, value, text', sp_string: 'code, value, norm', sp_date: "code, to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), to_char(hi AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')",
+        sp_reference: "code, target_type, replace(target_id, 'big-', 'one-'), replace(url, 'big-', 'one-')", sp_quantity: 'code, value::text, system, unit', sp_number: 'code, value::text', sp_uri: 'code, value',
+      };
+      const stored = async (t: string, id: string): Promise<unknown> => {
+        const rows: Record<string, unknown> = {};
+        for (const [table, cols] of Object.entries(tables)) {
+          rows[table] = (await db.query(`SELECT ${cols} FROM ${table} WHERE resource_type = $1 AND id = $2`, [t, id])).rows.map((r) => JSON.stringify(Object.values(r as object))).sort();
+        }
+        const cur = await readCurrent(db, t, id);
+        const { id: _id, meta: _meta, ...content } = cur?.resource as Resource & Record<string, unknown>;
+        const comps = (await db.query<{ c: string[] | string }>('SELECT compartments AS c FROM resource WHERE resource_type = $1 AND id = $2', [t, id])).rows[0]?.c;
+        return { rows, content: JSON.stringify(content).replaceAll('big-', 'one-'), comps: String(comps).replaceAll('big-', 'one-'), version: cur?.versionId };
+      };
+      for (let i = 0; i < n; i++) {
+        assert.deepEqual(await stored('Patient', `big-p${i}`), await stored('Patient', `one-p${i}`), `Patient ${i}`);
+        assert.deepEqual(await stored('Observation', `big-o${i}`), await stored('Observation', `one-o${i}`), `Observation ${i}`);
+      }
+      const find = async (q: Record<string, string>): Promise<string[]> => (await searchIds(db, parseSearchRequest('Patient', q))).ids.sort();
+      assert.deepEqual(await find({ family: 'zoe' }), ['big-p4', 'big-p9', 'big-p14', 'big-p19', 'one-p4', 'one-p9', 'one-p14', 'one-p19'].sort());
+
+      // A second large write: updates of stored resources, a delete, a resource created and then
+      // changed in the same write, and new ones.
+      const second = [
+        ...Array.from({ length: 10 }, (_, i) => ({ resourceType: 'Patient', id: `big-p${i}`, method: 'PUT' as const, resource: { ...patientOf(i), id: `big-p${i}`, name: [{ family: `Renamed${i}` }] } as Resource })),
+        { resourceType: 'Patient', id: 'big-p19', method: 'DELETE' as const },
+        { resourceType: 'Patient', id: 'twice', method: 'PUT' as const, resource: patient('twice', { name: [{ family: 'Firstwrite' }] }) },
+        { resourceType: 'Patient', id: 'twice', method: 'PUT' as const, resource: patient('twice', { name: [{ family: 'Secondwrite' }] }) },
+        ...Array.from({ length: 25 }, (_, i) => ({ resourceType: 'Patient', id: `new-p${i}`, method: 'PUT' as const, resource: { ...patientOf(i), id: `new-p${i}` } as Resource })),
+      ];
+      const results = await db.transaction((tx) => writeResources(tx, second));
+      assert.deepEqual(results.slice(0, 13).map((r) => r.outcome), [...Array(10).fill('updated'), 'deleted', 'created', 'updated']);
+      assert.equal((await readResource(db, 'Patient', 'big-p3')).versionId, 2);
+      assert.deepEqual(await find({ family: 'renamed3' }), ['big-p3']);
+      assert.deepEqual((await find({ family: 'zoe' })).filter((id) => id.startsWith('big-')), ['big-p14'], 'old index rows of updated (p4, p9) and deleted (p19) resources are gone');
+      await assert.rejects(readResource(db, 'Patient', 'big-p19'), (e: OperationOutcomeError) => e.status === 410);
+      assert.deepEqual(await find({ _id: 'big-p19' }), []);
+      assert.deepEqual(await find({ family: 'firstwrite' }), []);
+      assert.deepEqual(await find({ family: 'secondwrite' }), ['twice']);
+      const twice = await readHistory(db, { resourceType: 'Patient', id: 'twice', count: 10, offset: 0 });
+      assert.deepEqual(twice.entries.map((e) => e.versionId), [2, 1]);
+      const [fresh, single] = [await stored('Patient', 'new-p4'), await stored('Patient', 'one-p4')] as { rows: unknown; content: string }[];
+      assert.deepEqual(fresh?.rows, single?.rows);
+      assert.equal(fresh?.content, single?.content);
+    });
+
     it('serialises concurrent writers on one resource: versions never collide', async () => {
       await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Patient', id: 'race', method: 'PUT', resource: patient('race') }]));
       await Promise.all(
