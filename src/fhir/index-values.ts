@@ -4,11 +4,12 @@
  */
 import {
   AsAtom, DotAtom, FhirPathAtom, FunctionAtom, SymbolAtom, UnionAtom,
-  evalFhirPathTyped, getTypedPropertyValue, isResource, removeDuplicates, toJsBoolean, toTypedValue,
+  evalFhirPathTyped, isResource, removeDuplicates, toJsBoolean, toTypedValue,
   type TypedValue,
 } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { dateRange } from './dates.js';
+import { typedPropertyValue } from './typed-property.js';
 import { compositeParamsFor, searchParamsFor, type CompositeParam, type SearchParam } from './search-parameters.js';
 
 export interface TokenRow { code: string; system: string | null; value: string | null; text: string | null }
@@ -256,7 +257,7 @@ function compileSymbol(atom: SymbolAtom): ((input: TypedValue[]) => TypedValue[]
     for (const e of input) {
       const value = e.value as unknown;
       if (!value || typeof value !== 'object') continue;
-      const r = isResource(value, name as never) ? e : getTypedPropertyValue(e, name);
+      const r = isResource(value, name as never) ? e : typedPropertyValue(e, name);
       if (Array.isArray(r)) {
         for (const x of r) if (x?.value !== undefined) out.push(x);
       } else if (r?.value !== undefined) out.push(r);
