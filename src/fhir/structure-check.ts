@@ -31,6 +31,7 @@ import {
   type TypedValue,
 } from '@medplum/core';
 import { loadDefinitions } from './definitions.js';
+import { invariantShortcut, type InvariantShortcut } from './invariant-shortcuts.js';
 
 type Atom = ReturnType<typeof parseFhirPath>;
 
@@ -52,6 +53,8 @@ interface Invariant {
   atom: Atom;
   /** True whenever the resource has no `contained`. */
   onlyContained?: boolean;
+  /** A plain check that answers true where the expression surely holds (invariant-shortcuts.ts). */
+  shortcut?: InvariantShortcut;
 }
 
 /** What a JSON key of an object of a type stands for. */
@@ -98,7 +101,7 @@ function invariantsOf(constraints: InternalSchemaElement['constraints'], root: b
   const out: Invariant[] = [];
   for (const c of constraints ?? []) {
     if (c.severity !== 'error' || SKIPPED.has(c.key)) continue;
-    out.push({ key: c.key, atom: atomOf(c.expression), onlyContained: root && TRUE_WITHOUT_CONTAINED.has(c.expression) });
+    out.push({ key: c.key, atom: atomOf(c.expression), onlyContained: root && TRUE_WITHOUT_CONTAINED.has(c.expression), shortcut: invariantShortcut(c.expression) });
   }
   return out;
 }
@@ -180,14 +183,17 @@ export function certainlyValid(resource: unknown): boolean {
   const run: Run = { variables: { '%ucum': ucum, '%resource': root, '%rootResource': root } };
   const hasContained = Object.prototype.hasOwnProperty.call(resource, 'contained');
   try {
+    // the structure first, so that the invariants (and their shortcuts) see a well-formed resource
+    if (!checkObject(resource as Record<string, unknown>, c, true, run)) return false;
     for (const inv of c.rootInvariants) if ((hasContained || !inv.onlyContained) && !holds(inv, root, run)) return false;
-    return checkObject(resource as Record<string, unknown>, c, true, run);
+    return true;
   } catch {
     return false;
   }
 }
 
 function holds(inv: Invariant, value: TypedValue, run: Run): boolean {
+  if (inv.shortcut?.(value.value)) return true;
   run.variables['%context'] = value;
   const r = evalFhirPathTyped(inv.atom, [value], run.variables);
   return r.length === 1 && r[0]?.value === true;

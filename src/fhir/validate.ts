@@ -21,6 +21,7 @@ import {
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { expandValueSet, isKnownResourceType, loadDefinitions, typeSchema } from './definitions.js';
 import { issue } from './outcomes.js';
+import { invariantShortcut, type InvariantShortcut } from './invariant-shortcuts.js';
 import { atomOf as atom, certainlyValid } from './structure-check.js';
 
 export interface ValidationOptions {
@@ -79,7 +80,7 @@ export function validateResource(resource: unknown, options: ValidationOptions =
   }
   // Datatype-root invariants and required bindings, which the structural validator does not check.
   const extra: OperationOutcomeIssue[] = [];
-  walkObject(resource as Record<string, unknown>, typeSchema(type), type, type, extra, { type, value: resource });
+  walkObject(resource as Record<string, unknown>, walkFor(typeSchema(type), type), type, extra, { type, value: resource });
   for (const i of extra) {
     if (i.code === 'invariant') pushInvariant(i, options, errors, warnings);
     else errors.push(i);
@@ -114,25 +115,70 @@ function pushInvariant(
   else warnings.push({ ...i, severity: 'warning' });
 }
 
-type FoundElement = { element: InternalSchemaElement; typeCode: string };
-const elementCache = new WeakMap<InternalTypeSchema, Map<string, FoundElement | null>>();
+type Constraint = NonNullable<InternalTypeSchema['constraints']>[number];
 
-/** The element of a schema a JSON key names (choice types by their suffix), cached per schema and key. */
-function findElement(schema: InternalTypeSchema, key: string): FoundElement | undefined {
-  let bySchema = elementCache.get(schema);
-  if (!bySchema) {
-    bySchema = new Map();
-    elementCache.set(schema, bySchema);
-  }
-  let found = bySchema.get(key);
-  if (found === undefined) {
-    found = lookupElement(schema, key) ?? null;
-    bySchema.set(key, found);
-  }
-  return found ?? undefined;
+/** A datatype invariant checked on every value of the type, with its parsed expression and shortcut. */
+interface Invariant {
+  constraint: Constraint;
+  atom: ReturnType<typeof atom>;
+  shortcut?: InvariantShortcut;
 }
 
-function lookupElement(schema: InternalTypeSchema, key: string): FoundElement | undefined {
+/** How walkObject treats the values under one JSON key of a type; worked out once per schema, root type and key. */
+interface KeyWalk {
+  element: InternalSchemaElement;
+  typeCode: string;
+  /** The required binding's value set, if any. */
+  binding?: string;
+  /** Its expansion (null: none), once asked. */
+  expansion?: Map<string, Set<string>> | null;
+  kind: 'backbone' | 'resource' | 'datatype' | 'primitive';
+  /** backbone: the inner type's walk (null: none); datatype: the datatype's walk and invariants (null: no schema). */
+  inner?: Walk | null;
+  datatype?: { walk: Walk; invariants: Invariant[] } | null;
+}
+
+/** The keys of objects of one schema, walked under one root type (backbone elements resolve against it). */
+interface Walk {
+  schema: InternalTypeSchema;
+  rootType: string;
+  keys: Map<string, KeyWalk | null>;
+}
+
+const walks = new WeakMap<InternalTypeSchema, Map<string, Walk>>();
+
+function walkFor(schema: InternalTypeSchema, rootType: string): Walk {
+  let byRoot = walks.get(schema);
+  if (!byRoot) {
+    byRoot = new Map();
+    walks.set(schema, byRoot);
+  }
+  let w = byRoot.get(rootType);
+  if (!w) {
+    w = { schema, rootType, keys: new Map() };
+    byRoot.set(rootType, w);
+  }
+  return w;
+}
+
+function keyWalk(w: Walk, key: string): KeyWalk | null {
+  let k = w.keys.get(key);
+  if (k === undefined) {
+    const found = lookupElement(w.schema, key);
+    k = null;
+    if (found) {
+      const { element, typeCode } = found;
+      const kind = typeCode === 'BackboneElement' || typeCode === 'Element' ? 'backbone'
+        : typeCode === 'Resource' || typeCode === 'DomainResource' ? 'resource'
+          : /^[A-Z]/.test(typeCode) ? 'datatype' : 'primitive';
+      k = { element, typeCode, kind, binding: element.binding?.strength === 'required' ? element.binding.valueSet : undefined };
+    }
+    w.keys.set(key, k);
+  }
+  return k;
+}
+
+function lookupElement(schema: InternalTypeSchema, key: string): { element: InternalSchemaElement; typeCode: string } | undefined {
   const direct = schema.elements[key];
   if (direct) return { element: direct, typeCode: direct.type[0]?.code ?? '' };
   for (const [name, element] of Object.entries(schema.elements)) {
@@ -146,91 +192,82 @@ function lookupElement(schema: InternalTypeSchema, key: string): FoundElement | 
   return undefined;
 }
 
-const innerCache = new WeakMap<InternalTypeSchema, WeakMap<InternalSchemaElement, InternalTypeSchema | null>>();
-
-function innerSchema(root: InternalTypeSchema, element: InternalSchemaElement): InternalTypeSchema | undefined {
-  let byRoot = innerCache.get(root);
-  if (!byRoot) {
-    byRoot = new WeakMap();
-    innerCache.set(root, byRoot);
+/** The walk of a backbone element's inner type (found among the root type's inner types). */
+function innerWalk(k: KeyWalk, rootType: string): Walk | null {
+  if (k.inner === undefined) {
+    const inner = typeSchema(rootType).innerTypes.find((t) => t.path === k.element.path);
+    k.inner = inner ? walkFor(inner, rootType) : null;
   }
-  let inner = byRoot.get(element);
-  if (inner === undefined) {
-    inner = root.innerTypes.find((t) => t.path === element.path) ?? null;
-    byRoot.set(element, inner);
-  }
-  return inner ?? undefined;
+  return k.inner;
 }
 
-type Constraint = NonNullable<InternalTypeSchema['constraints']>[number];
-/** A datatype's schema and the invariants checked on it, or null when the type has no schema. */
-const datatypeCache = new Map<string, { schema: InternalTypeSchema; constraints: Constraint[] } | null>();
-
-function datatype(typeCode: string): { schema: InternalTypeSchema; constraints: Constraint[] } | null {
-  let d = datatypeCache.get(typeCode);
-  if (d === undefined) {
+/** A datatype's walk and the invariants checked on it, or null when the type has no schema. */
+function datatypeOf(k: KeyWalk): { walk: Walk; invariants: Invariant[] } | null {
+  if (k.datatype === undefined) {
+    let schema: InternalTypeSchema | undefined;
     try {
-      const schema = typeSchema(typeCode);
-      d = { schema, constraints: (schema.constraints ?? []).filter((c) => c.severity === 'error' && !SKIPPED_INVARIANTS.has(c.key) && !!c.expression) };
+      schema = typeSchema(k.typeCode);
     } catch {
-      d = null;
+      schema = undefined;
     }
-    datatypeCache.set(typeCode, d);
+    k.datatype = schema
+      ? {
+        walk: walkFor(schema, k.typeCode),
+        invariants: (schema.constraints ?? [])
+          .filter((c) => c.severity === 'error' && !SKIPPED_INVARIANTS.has(c.key) && !!c.expression)
+          .map((c) => ({ constraint: c, atom: atom(c.expression), shortcut: invariantShortcut(c.expression) })),
+      }
+      : null;
   }
-  return d;
+  return k.datatype;
 }
 
-function walkObject(
-  value: Record<string, unknown>,
-  schema: InternalTypeSchema,
-  rootType: string,
-  path: string,
-  out: OperationOutcomeIssue[],
-  rootResource: TypedValue,
-): void {
+function walkObject(value: Record<string, unknown>, w: Walk, path: string, out: OperationOutcomeIssue[], rootResource: TypedValue): void {
   for (const key of Object.keys(value)) {
     const v = value[key];
     if (key === 'resourceType' || key.charCodeAt(0) === 95 /* _ */ || v === null || v === undefined) continue;
-    const found = findElement(schema, key);
-    if (!found) continue; // unknown elements are reported by the structural validator
-    const { element, typeCode } = found;
+    const k = keyWalk(w, key);
+    if (!k) continue; // unknown elements are reported by the structural validator
     const isArray = Array.isArray(v);
     const values: unknown[] = isArray ? v : [v];
-    const binding = element.binding?.strength === 'required' ? element.binding.valueSet : undefined;
     for (let index = 0; index < values.length; index++) {
       const item = values[index];
+      const isObject = typeof item === 'object' && item !== null;
+      // the path is written only where an issue or a nested walk can use it
+      if (!isObject && !(k.binding && typeof item === 'string')) continue;
       const itemPath = isArray ? `${path}.${key}[${index}]` : `${path}.${key}`;
-      if (binding) checkBinding(item, typeCode, binding, itemPath, out);
-      if (typeof item !== 'object' || item === null) continue;
-      if (typeCode === 'BackboneElement' || typeCode === 'Element') {
-        const inner = innerSchema(typeSchema(rootType), element);
-        if (inner) walkObject(item as Record<string, unknown>, inner, rootType, itemPath, out, rootResource);
+      if (k.binding) checkBinding(item, k, itemPath, out);
+      if (!isObject) continue;
+      if (k.kind === 'backbone') {
+        const inner = innerWalk(k, w.rootType);
+        if (inner) walkObject(item as Record<string, unknown>, inner, itemPath, out, rootResource);
         continue;
       }
-      if (typeCode === 'Resource' || typeCode === 'DomainResource') {
+      if (k.kind === 'resource') {
         const rt = (item as { resourceType?: string }).resourceType;
         // a contained resource's references resolve against the resource that contains it
-        if (rt && isKnownResourceType(rt)) walkObject(item as Record<string, unknown>, typeSchema(rt), rt, itemPath, out, key === 'contained' ? rootResource : { type: rt, value: item });
+        if (rt && isKnownResourceType(rt)) walkObject(item as Record<string, unknown>, walkFor(typeSchema(rt), rt), itemPath, out, key === 'contained' ? rootResource : { type: rt, value: item });
         continue;
       }
-      if (!/^[A-Z]/.test(typeCode)) continue;
-      const dt = datatype(typeCode);
+      if (k.kind !== 'datatype') continue;
+      const dt = datatypeOf(k);
       if (!dt) continue;
-      for (const c of dt.constraints) {
-        if (!constraintHolds(c, typeCode, item, rootResource)) {
-          out.push(issue('error', 'invariant', `Constraint ${c.key} not met: ${c.description}`, itemPath));
+      for (const inv of dt.invariants) {
+        if (!constraintHolds(inv, k.typeCode, item, rootResource)) {
+          out.push(issue('error', 'invariant', `Constraint ${inv.constraint.key} not met: ${inv.constraint.description}`, itemPath));
         }
       }
-      walkObject(item as Record<string, unknown>, dt.schema, typeCode, itemPath, out, rootResource);
+      walkObject(item as Record<string, unknown>, dt.walk, itemPath, out, rootResource);
     }
   }
 }
 
-function constraintHolds(c: { key: string; expression: string }, type: string, value: unknown, rootResource: TypedValue): boolean {
+function constraintHolds(inv: Invariant, type: string, value: unknown, rootResource: TypedValue): boolean {
   // ref-1 only concerns local references ("#id"); every other reference passes it without evaluation
-  if (c.key === 'ref-1' && !String((value as { reference?: unknown }).reference ?? '').startsWith('#')) return true;
+  if (inv.constraint.key === 'ref-1' && !String((value as { reference?: unknown }).reference ?? '').startsWith('#')) return true;
+  if (inv.shortcut?.(value)) return true;
   try {
-    const result = evalFhirPathTyped(atom(c.expression), [{ type, value }], { '%resource': rootResource, '%rootResource': rootResource });
+    const result = evalFhirPathTyped(inv.atom, [{ type, value }], { '%resource': rootResource, '%rootResource': rootResource });
     if (result.length === 0) return true;
     return result.every((r) => r.value !== false);
   } catch {
@@ -251,28 +288,31 @@ function allCodes(expansion: Map<string, Set<string>>): Set<string> {
   return all;
 }
 
-function checkBinding(item: unknown, typeCode: string, valueSet: string, path: string, out: OperationOutcomeIssue[]): void {
-  const expansion = expandValueSet(valueSet);
+function inSet(expansion: Map<string, Set<string>>, system: string | undefined, code: string | undefined): boolean {
+  if (code === undefined) return true;
+  if (system === undefined) return allCodes(expansion).has(code);
+  return expansion.get(system)?.has(code) ?? false;
+}
+
+function checkBinding(item: unknown, k: KeyWalk, path: string, out: OperationOutcomeIssue[]): void {
+  const valueSet = k.binding as string;
+  if (k.expansion === undefined) k.expansion = expandValueSet(valueSet);
+  const expansion = k.expansion;
   if (!expansion) return;
-  const vsName = valueSet.split('|')[0];
-  const inSet = (system: string | undefined, code: string | undefined): boolean => {
-    if (code === undefined) return true;
-    if (system === undefined) return allCodes(expansion).has(code);
-    return expansion.get(system)?.has(code) ?? false;
-  };
+  const typeCode = k.typeCode;
   if (typeCode === 'code' && typeof item === 'string') {
-    if (!inSet(undefined, item)) {
-      out.push(issue('error', 'code-invalid', `Value "${item}" is not in the required value set ${vsName}`, path));
+    if (!inSet(expansion, undefined, item)) {
+      out.push(issue('error', 'code-invalid', `Value "${item}" is not in the required value set ${valueSet.split('|')[0]}`, path));
     }
   } else if (typeCode === 'Coding' && item && typeof item === 'object') {
     const c = item as { system?: string; code?: string };
-    if (!inSet(c.system, c.code)) {
-      out.push(issue('error', 'code-invalid', `Code "${c.system ?? ''}|${c.code}" is not in the required value set ${vsName}`, path));
+    if (!inSet(expansion, c.system, c.code)) {
+      out.push(issue('error', 'code-invalid', `Code "${c.system ?? ''}|${c.code}" is not in the required value set ${valueSet.split('|')[0]}`, path));
     }
   } else if (typeCode === 'CodeableConcept' && item && typeof item === 'object') {
     const codings = (item as { coding?: { system?: string; code?: string }[] }).coding ?? [];
-    if (codings.length > 0 && !codings.some((c) => inSet(c.system, c.code))) {
-      out.push(issue('error', 'code-invalid', `No coding is in the required value set ${vsName}`, path));
+    if (codings.length > 0 && !codings.some((c) => inSet(expansion, c.system, c.code))) {
+      out.push(issue('error', 'code-invalid', `No coding is in the required value set ${valueSet.split('|')[0]}`, path));
     }
   }
 }
