@@ -9,6 +9,7 @@ import {
 } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { dateRange } from './dates.js';
+import { uniqueRows } from './row-dedupe.js';
 import { typedPropertyValue } from './typed-property.js';
 import { compositeParamsFor, searchParamsFor, type CompositeParam, type SearchParam } from './search-parameters.js';
 
@@ -266,37 +267,17 @@ function compileSymbol(atom: SymbolAtom): ((input: TypedValue[]) => TypedValue[]
   };
 }
 
-/** Drops repeated rows (equal in every field). */
+/** Drops repeated rows (equal in every field), table by table. */
 function dedupe(rows: IndexRows): IndexRows {
-  const out = emptyRows();
-  for (const key of Object.keys(rows) as (keyof IndexRows)[]) {
-    const list = rows[key] as object[];
-    if (list.length < 2) {
-      (out[key] as object[]).push(...list);
-      continue;
-    }
-    const seen = new Set<string>();
-    for (const r of list) {
-      const k = rowKey(r);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      (out[key] as object[]).push(r);
-    }
-  }
-  return out;
-}
-
-/**
- * A key equal for two rows exactly when their JSON is (what this compared before): the same fields
- * in the same order with the same values; strings are length-prefixed, so the key is unambiguous.
- */
-function rowKey(r: object): string {
-  let k = '';
-  for (const [name, v] of Object.entries(r) as [string, unknown][]) {
-    if (v === undefined) continue; // JSON leaves undefined fields out
-    k += typeof v === 'string' ? `${name}=${v.length}:${v}|` : `${name}=${JSON.stringify(v)}|`;
-  }
-  return k;
+  return {
+    token: uniqueRows(rows.token, ['code', 'system', 'value', 'text']),
+    string: uniqueRows(rows.string, ['code', 'value']),
+    date: uniqueRows(rows.date, ['code', 'lo', 'hi']),
+    reference: uniqueRows(rows.reference, ['code', 'targetType', 'targetId', 'url']),
+    number: uniqueRows(rows.number, ['code', 'value']),
+    quantity: uniqueRows(rows.quantity, ['code', 'value', 'system', 'unit']),
+    uri: uniqueRows(rows.uri, ['code', 'value']),
+  };
 }
 
 type Obj = Record<string, unknown>;
