@@ -49,7 +49,7 @@ export function buildIndexRows(resource: Resource): IndexRows {
     let values: TypedValue[];
     try {
       const compiled = compiledFor(sp);
-      values = compiled ? compiled(typed, memo).map((v) => ({ type: v.type, value: (v.value as { valueOf(): unknown } | undefined)?.valueOf() })) : evalFhirPathTyped(sp.atom, typed);
+      values = compiled ? primitiveValues(compiled(typed, memo)) : evalFhirPathTyped(sp.atom, typed);
     } catch {
       continue;
     }
@@ -144,7 +144,22 @@ function evaluate(atom: CompositeParam['token']['atom'], input: TypedValue[], me
     compiledAtoms.set(atom, c);
   }
   if (!c) return evalFhirPathTyped(atom, input);
-  return c(input, memo).map((v) => ({ type: v.type, value: (v.value as { valueOf(): unknown } | undefined)?.valueOf() }));
+  return primitiveValues(c(input, memo));
+}
+
+/**
+ * The values as medplum's evaluation gives them: each value's valueOf() (a primitive with an
+ * extension is a String, Number or Boolean object). The list itself when no value changes.
+ */
+function primitiveValues(values: TypedValue[]): TypedValue[] {
+  let out: TypedValue[] | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as TypedValue;
+    const value = (v.value as { valueOf(): unknown } | undefined)?.valueOf();
+    if (value !== v.value) (out ??= values.slice(0, i)).push({ type: v.type, value });
+    else out?.push(v);
+  }
+  return out ?? values;
 }
 
 function valueRowsOf(rows: IndexRows, cp: CompositeParam, code: string): { code: string }[] {
