@@ -69,8 +69,16 @@ interface KeyRule {
   jsType?: 'string' | 'number' | 'boolean';
   regex?: RegExp;
   invariants: Invariant[];
-  /** Reference target profiles, when the element restricts them. */
-  targetProfiles?: string[];
+  /** Reference target types, when the element restricts them. */
+  targets?: ReferenceTargets;
+}
+
+/** What medplum's referenceTypeCheck accepts of a reference element's target profiles. */
+interface ReferenceTargets {
+  /** A profile accepts any type (Resource, or a profile outside the HL7 and medplum bases). */
+  any: boolean;
+  /** The resource types named by the profiles of the HL7 and medplum bases. */
+  types: Set<string>;
 }
 
 interface CompiledType {
@@ -146,7 +154,8 @@ function compile(type: string): CompiledType {
         rule.jsType = fhirTypeToJsType[t as keyof typeof fhirTypeToJsType];
         rule.regex = validationRegexes[t];
       } else if (t === 'Reference') {
-        rule.targetProfiles = types.find((x) => x.code === 'Reference')?.targetProfile;
+        const profiles = types.find((x) => x.code === 'Reference')?.targetProfile;
+        if (profiles) rule.targets = referenceTargets(profiles);
       }
       keys.set(key, rule);
     }
@@ -248,7 +257,7 @@ function checkValue(v: unknown, rule: KeyRule, run: Run): boolean {
     if (rule.jsType === 'string') {
       const s = v as string;
       if (!s.trim() || s.length > 1024 * 1024) return false;
-      if (rule.regex && !rule.regex.exec(s)) return false;
+      if (rule.regex && !rule.regex.test(s)) return false;
     } else if (rule.jsType === 'number') {
       const x = v as number;
       if (!Number.isFinite(x)) return false;
@@ -259,7 +268,7 @@ function checkValue(v: unknown, rule: KeyRule, run: Run): boolean {
     }
   } else {
     if (typeof v !== 'object' || Array.isArray(v)) return false;
-    if (rule.targetProfiles && !referenceTypeOk(v as { reference?: unknown }, rule.targetProfiles)) return false;
+    if (rule.targets && !referenceTypeOk(v as { reference?: unknown }, rule.targets)) return false;
     if (rule.type === 'Resource') {
       // a contained resource: checked against its own type, with %resource set to it inside (as medplum's crawler does)
       const rt = (v as { resourceType?: unknown }).resourceType;
@@ -285,16 +294,23 @@ function checkValue(v: unknown, rule: KeyRule, run: Run): boolean {
 const HL7_BASE = `${HTTP_HL7_ORG}/fhir/StructureDefinition/`;
 const MEDPLUM_BASE = 'https://medplum.com/fhir/StructureDefinition/';
 
+function referenceTargets(targetProfiles: string[]): ReferenceTargets {
+  const targets: ReferenceTargets = { any: false, types: new Set() };
+  for (const p of targetProfiles) {
+    if (p === `${HL7_BASE}Resource` || (!p.startsWith(HL7_BASE) && !p.startsWith(MEDPLUM_BASE))) targets.any = true;
+    else targets.types.add(p.slice(p.startsWith(HL7_BASE) ? HL7_BASE.length : MEDPLUM_BASE.length));
+  }
+  return targets;
+}
+
 /** medplum's referenceTypeCheck without its warning: false when it would warn. */
-function referenceTypeOk(ref: { reference?: unknown }, targetProfiles: string[]): boolean {
+function referenceTypeOk(ref: { reference?: unknown }, targets: ReferenceTargets): boolean {
   if (typeof ref.reference !== 'string') return true;
   const reference = ref.reference;
   if (reference.startsWith('#')) return true;
-  const rt = reference.includes('?') ? reference.split('?')[0] : reference.split('/')[0];
+  const q = reference.indexOf('?');
+  const end = q >= 0 ? q : reference.indexOf('/');
+  const rt = end >= 0 ? reference.slice(0, end) : reference;
   if (!rt) return true;
-  for (const p of targetProfiles) {
-    if (p === `${HL7_BASE}Resource` || p === HL7_BASE + rt || p === MEDPLUM_BASE + rt) return true;
-    if (!p.startsWith(HL7_BASE) && !p.startsWith(MEDPLUM_BASE)) return true;
-  }
-  return false;
+  return targets.any || targets.types.has(rt);
 }
