@@ -78,29 +78,44 @@ export function assertBundle(body: unknown): Bundle {
   return b;
 }
 
-/** Replaces every Reference.reference found in `map` (urn:uuid and other fullUrls) throughout a value. */
+/**
+ * Replaces every Reference.reference found in `map` (urn:uuid and other fullUrls) throughout a value,
+ * in a full copy (the validation that follows may modify what it is given: the input stays untouched).
+ */
 export function rewriteReferences(value: unknown, map: Map<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, map));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string' && map.has(v)) out[k] = map.get(v);
-      else out[k] = rewriteReferences(v, map);
-    }
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    // as Array.prototype.map: holes stay holes
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) if (i in value) out[i] = rewriteReferences(value[i], map);
     return out;
   }
-  return value;
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = (value as Record<string, unknown>)[k];
+    out[k] = k === 'reference' && typeof v === 'string' && map.has(v) ? map.get(v) : rewriteReferences(v, map);
+  }
+  return out;
 }
 
 export function collectConditionalReferences(value: unknown, out: Set<string>): void {
-  if (Array.isArray(value)) value.forEach((v) => collectConditionalReferences(v, out));
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string' && /^[A-Z][A-Za-z]+\?/.test(v)) out.add(v);
-      else collectConditionalReferences(v, out);
-    }
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) collectConditionalReferences(value[i], out);
+    return;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = (value as Record<string, unknown>)[k];
+    if (k === 'reference' && typeof v === 'string' && CONDITIONAL_REFERENCE.test(v)) out.add(v);
+    else collectConditionalReferences(v, out);
   }
 }
+
+const CONDITIONAL_REFERENCE = /^[A-Z][A-Za-z]+\?/;
 
 export function plan(bundle: Bundle, options: BundleOptions): Planned[] {
   return (bundle.entry ?? []).map((entry: BundleEntry, index) => {
