@@ -65,10 +65,22 @@ function walk(values: unknown[], names: string[]): unknown[] {
   return cur;
 }
 
+/** Parsed paths: check instances evaluate the same few paths on every resource written. */
+const parsed = new Map<string, Segment[]>();
+
+function parsedPath(path: string): Segment[] {
+  let segs = parsed.get(path);
+  if (!segs) {
+    segs = parsePath(path);
+    if (parsed.size < 10_000) parsed.set(path, segs);
+  }
+  return segs;
+}
+
 /** All values at a path (arrays flattened), in memory. */
 export function pathValues(resource: unknown, path: string): unknown[] {
   let cur: unknown[] = [resource];
-  for (const s of parsePath(path)) {
+  for (const s of parsedPath(path)) {
     cur = step(cur, s.name);
     if (s.filter) {
       const f = s.filter;

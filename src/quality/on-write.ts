@@ -4,11 +4,16 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { memoryContext, runChecksMemory } from '../checks/engine.js';
+import type { CheckInstance } from '../checks/types.js';
 import { ON_WRITE_CHECKS } from './instances.js';
 
+/** The on-write checks of each resource type, in their order in ON_WRITE_CHECKS. */
+const BY_TYPE = new Map<string, CheckInstance[]>();
+for (const c of ON_WRITE_CHECKS) BY_TYPE.set(c.resourceType, [...(BY_TYPE.get(c.resourceType) ?? []), c]);
+
 export function onWriteIssues(resource: Resource, now = new Date()): OperationOutcomeIssue[] {
-  const checks = ON_WRITE_CHECKS.filter((c) => c.resourceType === resource.resourceType);
-  if (!checks.length) return [];
+  const checks = BY_TYPE.get(resource.resourceType);
+  if (!checks) return [];
   return runChecksMemory(checks, memoryContext([resource], now))
     .filter((r) => r.status === 'failed')
     .map((r) => ({
