@@ -14,7 +14,16 @@ export function canonicalJson(value: unknown): string {
   return out.s;
 }
 
+/** The characters JSON.stringify escapes in a string (quote, backslash, controls, and surrogates, paired or not). */
+// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 function write(value: unknown, out: { s: string }): void {
+  if (typeof value === 'string') {
+    // what JSON.stringify writes, without its call where nothing needs escaping
+    out.s += ESCAPED.test(value) ? JSON.stringify(value) : `"${value}"`;
+    return;
+  }
   if (value === null || typeof value !== 'object') {
     out.s += JSON.stringify(value) ?? 'null';
     return;

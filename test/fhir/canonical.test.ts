@@ -55,11 +55,16 @@ describe('content hash', () => {
     }
     const odd: unknown[] = [
       { b: undefined, c: [1, undefined, null, 'x'], d: { e: undefined }, z: 1, a: 2, A: 3, _a: 4, 'é': 5, '\u0000': 6, '"q"': 7, '10': 8, '2': 9, '-1': 10, '😀': 11, 'ﬀ': 12 },
-      { n: [-0, 0, 1e21, 1e-7, 0.1, NaN, Infinity, 2 ** 53 + 2, 5e-324], s: ['\u2028', '\ud800', 'a"b\\c', '\n\t\u0001', '😀', ''] },
+      { n: [-0, 0, 1e21, 1e-7, 0.1, NaN, Infinity, 2 ** 53 + 2, 5e-324], s: ['\u2028', '\ud800', '\udfff', 'a"b\\c', '\n\t\u0001', '\u001f', '\u007f', '\u00a0', '😀', '', '\b\f\r', '</script>'] },
       { f: () => 1, sym: Symbol('x'), t: true, nu: null, date: new Date(0), deep: [[[{ a: [{ b: { c: [] } }] }]]], e: {} },
       Object.assign(Object.create(null) as object, { x: 1, a: [] }),
       'str', 5, null, undefined, [1, 2], true,
     ];
     for (const v of odd) assert.equal(canonicalJson(v), reference(v));
+    // every UTF-16 code unit, alone and in a string (escaped or written as is)
+    for (let c = 0; c < 0x10000; c++) {
+      const s = String.fromCharCode(c);
+      assert.equal(canonicalJson([s, `a${s}b`]), reference([s, `a${s}b`]), `char ${c}`);
+    }
   });
 });
