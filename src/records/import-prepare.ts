@@ -12,9 +12,8 @@ import { gunzipSync } from 'node:zlib';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { toOutcomeError } from '../fhir/outcomes.js';
 import { contentHash } from '../fhir/canonical.js';
-import type { IndexRows } from '../fhir/index-values.js';
 import type { LookupFn } from '../terminology/warnings.js';
-import { storedFormTemplate, type WriteMethod } from '../store/repository.js';
+import { indexCopyText, storedFormTemplate, type WriteMethod } from '../store/repository.js';
 import { collectConditionalReferences, entryError, plan, rewriteReferences } from './bundles.js';
 import { checkResource } from './interactions.js';
 
@@ -31,9 +30,12 @@ export interface PreparedEntry {
   id: string;
   method: WriteMethod;
   ifMatch?: number;
-  /** For a POST or PUT: the content hash, and the stored form without its version and time. */
+  /**
+   * For a POST or PUT: the content hash, and the stored form without its version and time (index
+   * rows as COPY text, which crosses from a worker as a few strings rather than many objects).
+   */
   hash?: string;
-  index?: IndexRows;
+  index?: string[];
   compartments?: string[];
   json?: [string, string, string];
 }
@@ -195,7 +197,7 @@ export function prepareBundle(bundle: Bundle, file: string, strict: boolean, wit
       if (p.method === 'DELETE') return e;
       const resource = p.resource as Resource;
       const t = storedFormTemplate(resource, e.id);
-      return { ...e, hash: contentHash({ ...resource, id: e.id } as Resource), index: t.index, compartments: t.compartments, json: t.json };
+      return { ...e, hash: contentHash({ ...resource, id: e.id } as Resource), index: indexCopyText(e.resourceType, e.id, t.index), compartments: t.compartments, json: t.json };
     }),
   };
 }

@@ -11,11 +11,8 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
   /** A script of several statements without parameters. */
   exec(sql: string): Promise<void>;
-  /**
-   * Rows into `table` by COPY, `data` in COPY's text format (tab-separated fields, \\N for null,
-   * one row per line). Absent where the engine cannot: callers then use INSERT.
-   */
-  copyIn?(table: string, columns: string[], data: string): Promise<void>;
+  /** Rows into `table` by COPY, `data` in COPY's text format (tab-separated fields, \\N for null, one row per line). */
+  copyIn(table: string, columns: string[], data: string): Promise<void>;
 }
 
 export interface Db extends Queryable {

@@ -38,7 +38,7 @@ export function wrapPGlite(pglite: PGlite): Db {
     kind: 'pglite',
     query: (sql, params) => lock.run(() => base.query(sql, params)),
     exec: (sql) => lock.run(() => base.exec(sql)),
-    copyIn: (table, columns, data) => lock.run(() => (base.copyIn as NonNullable<Queryable['copyIn']>)(table, columns, data)),
+    copyIn: (table, columns, data) => lock.run(() => base.copyIn(table, columns, data)),
     transaction: (fn) => lock.run(() => pglite.transaction((tx) => fn(wrap(tx)))),
     async close() {
       await lock.run(() => pglite.close());

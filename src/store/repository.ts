@@ -80,7 +80,8 @@ export interface PreparedWrite extends Omit<WriteRequest, 'resource'> {
 }
 
 export interface StoredForm {
-  index: IndexRows;
+  /** The index rows, as objects or as COPY text (one string per index table: `indexCopyText`). */
+  index: IndexRows | string[];
   compartments: string[];
   json: string;
   /** The stored resource (with meta), returned in the write result when given. */
@@ -222,7 +223,7 @@ export async function writePrepared(q: Queryable, requests: PreparedWrite[], now
 }
 
 interface FinalRow {
-  t: string; id: string; v: number; deleted: boolean; hash: string; comps: string; json: string | null; index?: IndexRows;
+  t: string; id: string; v: number; deleted: boolean; hash: string; comps: string; json: string | null; index?: IndexRows | string[];
   /** Index rows may exist for it (a row in the store, or an earlier write in this batch). */
   hadRows: boolean;
   /** Its resource row is in the store (read under lock at the start of the write). */
@@ -250,8 +251,8 @@ const COPY_FROM = 32;
 
 async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastUpdated: string): Promise<void> {
   const replaced = rows.filter((r) => r.hadRows);
-  if (!q.copyIn || rows.length < COPY_FROM) {
-    const st = persistStatement(rows, hist, replaced, lastUpdated, true);
+  if (rows.length < COPY_FROM && !rows.some((r) => Array.isArray(r.index))) {
+    const st = persistStatement(rows as (FinalRow & { index?: IndexRows })[], hist, replaced, lastUpdated, true);
     await q.query(st.sql, st.params);
     return;
   }
@@ -259,7 +260,7 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
   // new resource rows, every history row and every index row are copied in.
   const existing = rows.filter((r) => r.exists);
   if (existing.length || replaced.length) {
-    const st = persistStatement(existing, [], replaced, lastUpdated, false);
+    const st = persistStatement(existing.map((r) => ({ ...r, index: undefined })), [], replaced, lastUpdated, false);
     await q.query(st.sql, st.params);
   }
   const fresh = rows.filter((r) => !r.exists);
@@ -272,19 +273,26 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
     await q.copyIn('resource_history', ['resource_type', 'id', 'version_id', 'last_updated', 'deleted', 'method', 'content'],
       copyRows(hist, (h) => [copyText(h.t), copyText(h.id), String(h.v), lu, h.deleted ? 't' : 'f', copyText(h.method), h.json === null ? '\\N' : copyText(h.json)]));
   }
-  for (const t of INDEX_TABLES) {
-    const lines: string[] = [];
-    for (const r of rows) {
-      if (!r.index) continue;
-      const head = `${copyText(r.t)}\t${copyText(r.id)}`;
-      for (const values of t.rows(r.index)) lines.push(`${head}\t${values.map(copyText).join('\t')}\n`);
-    }
-    if (lines.length) await q.copyIn(t.table, ['resource_type', 'id', ...t.cols], lines.join(''));
+  const copies = rows.map((r) => (r.index === undefined || Array.isArray(r.index) ? r.index : indexCopyText(r.t, r.id, r.index)));
+  for (let i = 0; i < INDEX_TABLES.length; i++) {
+    const data = copies.map((c) => c?.[i] ?? '').join('');
+    const t = INDEX_TABLES[i] as (typeof INDEX_TABLES)[number];
+    if (data) await q.copyIn(t.table, ['resource_type', 'id', ...t.cols], data);
   }
 }
 
+/** A resource's index rows as COPY text: one string per index table, in INDEX_TABLES order. */
+export function indexCopyText(t: string, id: string, index: IndexRows): string[] {
+  const head = `${copyText(t)}\t${copyText(id)}`;
+  return INDEX_TABLES.map((table) => {
+    let out = '';
+    for (const values of table.rows(index)) out += `${head}\t${values.map(copyText).join('\t')}\n`;
+    return out;
+  });
+}
+
 /** The one statement of a write: resource rows upserted, history inserted, index rows replaced. */
-function persistStatement(rows: FinalRow[], hist: HistoryRow[], replaced: { t: string; id: string }[], lastUpdated: string, withIndexRows: boolean): { sql: string; params: unknown[] } {
+function persistStatement(rows: (FinalRow & { index?: IndexRows })[], hist: HistoryRow[], replaced: { t: string; id: string }[], lastUpdated: string, withIndexRows: boolean): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const p = (v: unknown): string => {
     params.push(v);
@@ -306,9 +314,10 @@ function persistStatement(rows: FinalRow[], hist: HistoryRow[], replaced: { t: s
   };
   const rj = rows.map((r) => doc(r.json));
   const hj = hist.map((h) => doc(h.json));
-  const lu = p(lastUpdated);
   const ctes: string[] = [];
-  ctes.push(`docs AS (SELECT n, e FROM jsonb_array_elements(${p(`[${docs.join(',')}]`)}::jsonb) WITH ORDINALITY AS x(e, n))`);
+  // (a write that only deletes index rows has neither, and no parameter may go unused)
+  const lu = rows.length || hist.length ? p(lastUpdated) : '';
+  if (rows.length || hist.length) ctes.push(`docs AS (SELECT n, e FROM jsonb_array_elements(${p(`[${docs.join(',')}]`)}::jsonb) WITH ORDINALITY AS x(e, n))`);
   if (rows.length) {
     ctes.push(`up AS (
     INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content_hash, compartments, content)

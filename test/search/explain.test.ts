@@ -75,6 +75,7 @@ for (const pgUrl of url ? [url] : []) describe('a date window reads the span ind
         return db.query<R>(sql, params);
       },
       exec: (sql) => db.exec(sql),
+      copyIn: (table, columns, data) => db.copyIn(table, columns, data),
     };
     const page = await searchIds(traced, req);
     assert.equal(page.total, 31);
