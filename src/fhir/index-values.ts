@@ -3,7 +3,7 @@
  * Pure: the store persists what this returns (medplum's buildResourceRow, in spirit).
  */
 import {
-  AsAtom, DotAtom, FhirPathAtom, FunctionAtom, SymbolAtom, UnionAtom,
+  AsAtom, DotAtom, FhirPathAtom, FunctionAtom, IsAtom, SymbolAtom, UnionAtom,
   evalFhirPathTyped, isResource, removeDuplicates, toJsBoolean, toTypedValue,
   type TypedValue,
 } from '@medplum/core';
@@ -258,10 +258,38 @@ function compilePath(atom: unknown): [string, Compiled] | undefined {
     if (right instanceof FunctionAtom && right.name === 'where' && right.args.length === 1) {
       const criteria = right.args[0] as FhirPathAtom['child'];
       if (/[$%]/.test(criteria.toString())) return undefined;
-      return [`${leftKey}.where(${criteria.toString()})`, (input, memo) => left(input, memo).filter((e) => toJsBoolean(criteria.eval({ variables: {} }, [e])))];
+      const test = referenceTypeTest(criteria) ?? ((e: TypedValue): boolean => toJsBoolean(criteria.eval({ variables: {} }, [e])));
+      return [`${leftKey}.where(${criteria.toString()})`, (input, memo) => left(input, memo).filter(test)];
     }
   }
   return undefined;
+}
+
+/** fhirPathIs's types with a test of their own; any other type name is compared with the value's type. */
+const SPECIAL_TYPES = new Set(['Boolean', 'Decimal', 'Integer', 'Date', 'DateTime', 'Time', 'Period', 'Quantity']);
+
+/**
+ * `resolve() is T` (a reference parameter narrowed to a target type) as a test of the reference
+ * text, the same as medplum's: resolve() reads "T/id" or "T?query" as a T, anything else as nothing.
+ * A Reference with a contained resource, without a reference text, or of another shape is left to medplum.
+ */
+function referenceTypeTest(criteria: FhirPathAtom['child']): ((e: TypedValue) => boolean) | undefined {
+  const c: unknown = criteria;
+  if (!(c instanceof IsAtom) || !(c.left instanceof FunctionAtom) || c.left.name !== 'resolve' || c.left.args.length !== 0) return undefined;
+  if (!(c.right instanceof SymbolAtom)) return undefined;
+  const type = c.right.name;
+  if (!/^[A-Za-z]+$/.test(type) || SPECIAL_TYPES.has(type)) return undefined;
+  return (e) => {
+    const v = e.value as { resource?: unknown; reference?: unknown } | null | undefined;
+    if (v && typeof v === 'object' && !v.resource && typeof v.reference === 'string' && v.reference !== '') {
+      const ref = v.reference;
+      const q = ref.indexOf('?');
+      if (q >= 0) return ref.slice(0, q) === type;
+      const slash = ref.indexOf('/');
+      return slash >= 0 && ref.slice(0, slash) === type;
+    }
+    return toJsBoolean(criteria.eval({ variables: {} }, [e]));
+  };
 }
 
 /** SymbolAtom.eval without variables (buildIndexRows passes none; `%` names and `$this` are left to medplum). */
