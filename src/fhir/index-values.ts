@@ -124,13 +124,18 @@ function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRow
   }
 }
 
+const asTypesCache = new Map<string, Set<string> | undefined>();
+
 /**
  * The types a component expression's `.as(Type)` filters keep (lower case), when every branch of it
  * has one ("value.as(Quantity) | value.as(Range)"); medplum's as() returns its input unfiltered.
  */
 function asTypes(expression: string): Set<string> | undefined {
+  if (asTypesCache.has(expression)) return asTypesCache.get(expression);
   const types = [...expression.matchAll(/\.as\((\w+)\)|\bas\s+(\w+)/g)].map((m) => (m[1] ?? m[2] ?? '').toLowerCase());
-  return types.length === expression.split('|').length ? new Set(types) : undefined;
+  const set = types.length === expression.split('|').length ? new Set(types) : undefined;
+  asTypesCache.set(expression, set);
+  return set;
 }
 
 const compiledAtoms = new WeakMap<object, Compiled | null>();
