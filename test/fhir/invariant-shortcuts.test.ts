@@ -104,4 +104,39 @@ describe('invariant shortcuts', () => {
     assert.ok(check('Observation', 'obs-6', values) > 100);
     assert.ok(check('Observation', 'obs-7', values) > 100);
   });
+
+  it('dom-2, dom-4, dom-5 (any resource): only where contained resources hold no contained, no meta', () => {
+    const withContained = resources.filter((r) => 'contained' in r) as unknown as Record<string, unknown>[];
+    const broken = withContained.flatMap((r) => {
+      const contained = r.contained as Record<string, unknown>[];
+      return [
+        ...variants(r, ['contained']),
+        { ...r, contained: contained.map((c) => ({ ...c, meta: { versionId: '1' } })) },
+        { ...r, contained: contained.map((c) => ({ ...c, meta: { security: [{ code: 'R' }] } })) },
+        { ...r, contained: contained.map((c) => ({ ...c, meta: { lastUpdated: '2020-01-01T00:00:00Z' } })) },
+        { ...r, contained: contained.map((c) => ({ ...c, contained: [{ resourceType: 'Patient', id: 'x' }] })) },
+        { ...r, contained: [...contained, null, 'x', []] },
+      ];
+    });
+    const values = [...withContained, ...broken, ...ODD];
+    for (const key of ['dom-2', 'dom-4', 'dom-5']) {
+      const type = 'ExplanationOfBenefit';
+      assert.ok(check(type, key, values.map((v) => (v && typeof v === 'object' ? { ...v, resourceType: type } : v))) > 50, key);
+    }
+  });
+
+  it('ext-1 (Extension): only with nested extensions and no value, or one value and no nested extension', () => {
+    const extensions = all.filter((o) => typeof o.url === 'string' && Object.keys(o).some((k) => k === 'extension' || k.startsWith('value')));
+    const broken = extensions.flatMap((e) => {
+      const valueKey = Object.keys(e).find((k) => k.startsWith('value')) ?? 'valueString';
+      return [
+        ...variants(e, ['extension', valueKey]),
+        { ...e, valueString: 'x', extension: [{ url: 'u', valueString: 'y' }] },
+        { ...e, valueFoo: 'x' }, { ...e, valueBoolean: false }, { ...e, valueInteger: 0 }, { ...e, valueDecimal: NaN },
+        { ...e, extension: [{}] }, { ...e, extension: [] }, { ...e, [`_${valueKey}`]: { id: 'a' } },
+      ];
+    });
+    const n = check('Extension', 'ext-1', [...extensions, ...broken, ...ODD]);
+    assert.ok(n > 1000, `answered ${n}`);
+  });
 });
