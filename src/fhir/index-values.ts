@@ -8,7 +8,7 @@ import {
   type TypedValue,
 } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { dateRange } from './dates.js';
+import { dateRange, type InstantRange } from './dates.js';
 import { uniqueRows } from './row-dedupe.js';
 import { typedPropertyValue } from './typed-property.js';
 import { compositeParamsFor, searchParamsFor, type CompositeParam, type SearchParam } from './search-parameters.js';
@@ -404,24 +404,41 @@ function strings(code: string, tv: TypedValue, out: StringRow[]): void {
   for (const k of ['text', 'display', 'value', 'name']) push(o[k]);
 }
 
+/**
+ * dateRange, remembered: a resource's dates repeat (effective and issued, a period in several
+ * parameters) and so do a file's. The ranges are only read here. Forgotten past RANGES_KEPT texts.
+ */
+const ranges = new Map<string, InstantRange | undefined>();
+const RANGES_KEPT = 20_000;
+
+function rangeOf(text: string): InstantRange | undefined {
+  let r = ranges.get(text);
+  if (r === undefined && !ranges.has(text)) {
+    if (ranges.size >= RANGES_KEPT) ranges.clear();
+    r = dateRange(text);
+    ranges.set(text, r);
+  }
+  return r;
+}
+
 function dates(code: string, tv: TypedValue, out: DateRow[]): void {
   const v = tv.value as unknown;
   if (typeof v === 'string') {
-    const r = dateRange(v);
+    const r = rangeOf(v);
     if (r) out.push({ code, ...r });
     return;
   }
   if (!v || typeof v !== 'object') return;
   const o = v as Obj;
   if (tv.type === 'Period') {
-    const lo = typeof o.start === 'string' ? dateRange(o.start)?.lo : undefined;
-    const hi = typeof o.end === 'string' ? dateRange(o.end)?.hi : undefined;
+    const lo = typeof o.start === 'string' ? rangeOf(o.start)?.lo : undefined;
+    const hi = typeof o.end === 'string' ? rangeOf(o.end)?.hi : undefined;
     if (lo || hi) out.push({ code, lo: lo ?? '-infinity', hi: hi ?? 'infinity' });
     return;
   }
   if (tv.type === 'Timing') {
     for (const e of (o.event as string[] | undefined) ?? []) {
-      const r = dateRange(e);
+      const r = rangeOf(e);
       if (r) out.push({ code, ...r });
     }
   }
