@@ -269,9 +269,23 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
     await q.copyIn('resource', ['resource_type', 'id', 'version_id', 'last_updated', 'deleted', 'content_hash', 'compartments', 'content'],
       copyRows(fresh, (r) => [copyText(r.t), copyText(r.id), String(r.v), lu, r.deleted ? 't' : 'f', copyText(r.hash), copyText(arrayText(r.comps ? r.comps.split(',') : [])), r.json === null ? '{}' : copyText(r.json)]));
   }
-  if (hist.length) {
+  // The history row of each resource's new current version is copied from its resource row by the
+  // server (its JSON is sent and parsed once); earlier versions written by this same write, and
+  // deletes, are sent.
+  const current = new Map(rows.map((r) => [key(r.t, r.id), r.v]));
+  const fromRow = hist.filter((h) => !h.deleted && current.get(key(h.t, h.id)) === h.v);
+  const sent = hist.filter((h) => h.deleted || current.get(key(h.t, h.id)) !== h.v);
+  if (fromRow.length) {
+    await q.query(
+      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
+       SELECT r.resource_type, r.id, r.version_id, r.last_updated, false, x.m, r.content
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS x(t, i, m) JOIN resource r ON r.resource_type = x.t AND r.id = x.i`,
+      [fromRow.map((h) => h.t), fromRow.map((h) => h.id), fromRow.map((h) => h.method)],
+    );
+  }
+  if (sent.length) {
     await q.copyIn('resource_history', ['resource_type', 'id', 'version_id', 'last_updated', 'deleted', 'method', 'content'],
-      copyRows(hist, (h) => [copyText(h.t), copyText(h.id), String(h.v), lu, h.deleted ? 't' : 'f', copyText(h.method), h.json === null ? '\\N' : copyText(h.json)]));
+      copyRows(sent, (h) => [copyText(h.t), copyText(h.id), String(h.v), lu, h.deleted ? 't' : 'f', copyText(h.method), h.json === null ? '\\N' : copyText(h.json)]));
   }
   const copies = rows.map((r) => (r.index === undefined || Array.isArray(r.index) ? r.index : indexCopyText(r.t, r.id, r.index)));
   for (let i = 0; i < INDEX_TABLES.length; i++) {

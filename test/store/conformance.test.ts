@@ -164,6 +164,11 @@ for (const backend of backends()) {
       const results = await db.transaction((tx) => writeResources(tx, second));
       assert.deepEqual(results.slice(0, 13).map((r) => r.outcome), [...Array(10).fill('updated'), 'deleted', 'created', 'updated']);
       assert.equal((await readResource(db, 'Patient', 'big-p3')).versionId, 2);
+      // each version's history row holds that version (the current one's is copied from its row)
+      const v1 = (await readVersion(db, 'Patient', 'big-p3', 1)).resource as Resource & { name: { family: string }[] };
+      const v2 = (await readVersion(db, 'Patient', 'big-p3', 2)).resource as Resource & { name: { family: string }[] };
+      assert.deepEqual([v1.name[0]?.family, v1.meta?.versionId, v2.name[0]?.family, v2.meta?.versionId], [odd[3], '1', 'Renamed3', '2']);
+      assert.equal(((await readVersion(db, 'Patient', 'twice', 1)).resource as Resource & { name: { family: string }[] }).name[0]?.family, 'Firstwrite');
       assert.deepEqual(await find({ family: 'renamed3' }), ['big-p3']);
       assert.deepEqual((await find({ family: 'zoe' })).filter((id) => id.startsWith('big-')), ['big-p14'], 'old index rows of updated (p4, p9) and deleted (p19) resources are gone');
       await assert.rejects(readResource(db, 'Patient', 'big-p19'), (e: OperationOutcomeError) => e.status === 410);
