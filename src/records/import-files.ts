@@ -18,7 +18,7 @@ import { terminologyWarnings } from '../terminology/warnings.js';
 import { fillStoredJson, writePrepared, type PreparedWrite } from '../store/repository.js';
 import { processBatch, processTransaction } from './bundles.js';
 import type { RecordContext } from './context.js';
-import { failureReason, prepareFile, readImportFile, type ImportFailure, type PreparedFile } from './import-prepare.js';
+import { failureReason, prepareFile, prepareFileInTurns, readImportFile, type ImportFailure, type PreparedFile } from './import-prepare.js';
 import type { PrepareTask, WorkerMessage } from './import-worker.js';
 
 export type { ImportFailure } from './import-prepare.js';
@@ -93,7 +93,7 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
   };
   const prepareHere = (committing: number): boolean => {
     if (next >= files.length || next >= committing + window) return false;
-    prepared.set(next, prepareFile(files[next] as string, ctx.strict, withLookups));
+    prepared.set(next, prepareFileInTurns(files[next] as string, ctx.strict, withLookups));
     next++;
     return true;
   };

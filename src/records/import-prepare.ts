@@ -139,6 +139,11 @@ function recordingLookup(): { lookup: LookupFn; asked: () => boolean; reset: () 
  * would judge are listed in `lookups` (the caller adds their warnings; see terminologyWarnings).
  */
 export function prepareBundle(bundle: Bundle, file: string, strict: boolean, withLookups: boolean): PreparedFile {
+  return finish(prepareSteps(bundle, file, strict, withLookups));
+}
+
+/** prepareBundle as steps: it yields after each resource, so a caller can let other work run between them. */
+function* prepareSteps(bundle: Bundle, file: string, strict: boolean, withLookups: boolean): Generator<void, PreparedFile> {
   if (bundle.type === 'batch') return { kind: 'fallback', reason: 'batch' };
   let planned: ReturnType<typeof plan>;
   try {
@@ -171,6 +176,7 @@ export function prepareBundle(bundle: Bundle, file: string, strict: boolean, wit
       } catch (err) {
         throw entryError(p.index, err);
       }
+      yield;
     }
   } catch (err) {
     return { kind: 'failed', failures: [{ file, reason: failureReason(err) }] };
@@ -186,25 +192,53 @@ export function prepareBundle(bundle: Bundle, file: string, strict: boolean, wit
     resources++;
     byType[original.resourceType] = (byType[original.resourceType] ?? 0) + 1;
   }
-  return {
-    kind: 'ready',
-    byType,
-    resources,
-    warnings,
-    lookups,
-    writes: writes.map((p): PreparedEntry => {
-      const e: PreparedEntry = { resourceType: p.resourceType, id: p.id as string, method: p.method as WriteMethod, ifMatch: p.ifMatch };
-      if (p.method === 'DELETE') return e;
-      const resource = p.resource as Resource;
-      const t = storedFormTemplate(resource, e.id);
-      return { ...e, hash: contentHash({ ...resource, id: e.id } as Resource), index: indexCopyText(e.resourceType, e.id, t.index), compartments: t.compartments, json: t.json };
-    }),
-  };
+  const prepared: PreparedEntry[] = [];
+  for (const p of writes) {
+    const e: PreparedEntry = { resourceType: p.resourceType, id: p.id as string, method: p.method as WriteMethod, ifMatch: p.ifMatch };
+    if (p.method === 'DELETE') {
+      prepared.push(e);
+      continue;
+    }
+    const resource = p.resource as Resource;
+    const t = storedFormTemplate(resource, e.id);
+    prepared.push({ ...e, hash: contentHash({ ...resource, id: e.id } as Resource), index: indexCopyText(e.resourceType, e.id, t.index), compartments: t.compartments, json: t.json });
+    yield;
+  }
+  return { kind: 'ready', byType, resources, warnings, lookups, writes: prepared };
+}
+
+function finish<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 /** Reads and prepares one file. */
 export function prepareFile(file: string, strict: boolean, withLookups: boolean): PreparedFile {
+  return finish(prepareFileSteps(file, strict, withLookups));
+}
+
+/**
+ * prepareFile on this thread without holding it: every few milliseconds it lets the event loop run,
+ * so a commit in flight (its replies, its next COPY) goes on while the next file is prepared.
+ */
+export async function prepareFileInTurns(file: string, strict: boolean, withLookups: boolean, sliceMs = 3): Promise<PreparedFile> {
+  const steps = prepareFileSteps(file, strict, withLookups);
+  let since = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+}
+
+function* prepareFileSteps(file: string, strict: boolean, withLookups: boolean): Generator<void, PreparedFile> {
   const r = readImportFile(file);
   if ('failure' in r) return { kind: 'failed', failures: [r.failure] };
-  return prepareBundle(r.bundle, file, strict, withLookups);
+  yield;
+  return yield* prepareSteps(r.bundle, file, strict, withLookups);
 }
