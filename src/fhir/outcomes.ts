@@ -85,6 +85,11 @@ export function outcomeStatus(o: OperationOutcome): number {
 /** Converts any thrown value into an OperationOutcomeError without leaking internals. */
 export function toOutcomeError(err: unknown): OperationOutcomeError {
   if (err instanceof OperationOutcomeError) return err;
+  // PostgreSQL's unique_violation: two transactions created the same record at the same time (a
+  // new row is not there to lock); the later one loses and may retry.
+  if ((err as { code?: unknown } | null)?.code === '23505') {
+    return conflict('Another transaction wrote the same record at the same time; nothing of this one was kept. Retry it.');
+  }
   return new OperationOutcomeError(outcome(issue('fatal', 'exception', 'Internal server error')), 500);
 }
 

@@ -243,9 +243,10 @@ function withMeta(resource: Resource, id: string, versionId: number | string, la
 }
 
 /**
- * Writes with at least this many resources go by COPY where the engine has it: one round trip per
- * table, rows parsed straight into the table (no arrays to unpack, no upsert), which halves the
- * database's share of a bulk import. Smaller writes (an API create) stay one statement.
+ * Writes with at least this many resources (and every prepared import file) go by COPY: one round
+ * trip per table, rows parsed straight into the table, no arrays to unpack and no upsert for new
+ * rows. Smaller writes (an API create) stay one statement. A new row is not there to lock: two
+ * writes creating it at once meet at its primary key, and the later fails (409, toOutcomeError).
  */
 const COPY_FROM = 32;
 
@@ -257,7 +258,7 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
     return;
   }
   // Rows already in the store are updated (and old index rows deleted) by one statement; then the
-  // new resource rows, every history row and every index row are copied in.
+  // new resource rows, the history rows and every index row are copied in.
   const existing = rows.filter((r) => r.exists);
   if (existing.length || replaced.length) {
     const st = persistStatement(existing.map((r) => ({ ...r, index: undefined })), [], replaced, lastUpdated, false);

@@ -7,7 +7,7 @@ import type { Db } from '../../src/store/db.js';
 import { readCurrent, readHistory, readResource, readVersion, writeResources } from '../../src/store/repository.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import { searchIds } from '../../src/store/search-sql.js';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.js';
+import { OperationOutcomeError, toOutcomeError } from '../../src/fhir/outcomes.js';
 
 const patient = (id: string, extra: Record<string, unknown> = {}): Resource =>
   ({ resourceType: 'Patient', id, name: [{ family: 'Zeta', given: ['Ann'] }], gender: 'female', birthDate: '1970-05-01', ...extra }) as Resource;
@@ -180,6 +180,18 @@ for (const backend of backends()) {
       const [fresh, single] = [await stored('Patient', 'new-p4'), await stored('Patient', 'one-p4')] as { rows: unknown; content: string }[];
       assert.deepEqual(fresh?.rows, single?.rows);
       assert.equal(fresh?.content, single?.content);
+    });
+
+    it('two large writes creating the same new resources at once: one wins, the other is a 409 and keeps nothing', async () => {
+      const batch = (tag: string): { resourceType: string; id: string; method: 'PUT'; resource: Resource }[] =>
+        Array.from({ length: 40 }, (_, i) => ({ resourceType: 'Patient', id: `same-new-${i}`, method: 'PUT' as const, resource: patient(`same-new-${i}`, { name: [{ family: tag }] }) }));
+      const outcomes = await Promise.allSettled([db.transaction((tx) => writeResources(tx, batch('First'))), db.transaction((tx) => writeResources(tx, batch('Second')))]);
+      // (the API and the import answer a store error through toOutcomeError)
+      for (const o of outcomes) if (o.status === 'rejected') assert.equal(toOutcomeError(o.reason).status, 409, String(o.reason));
+      // PGlite runs one transaction at a time, so there the second simply updates the first's rows
+      if (backend.name === 'postgres') assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 1);
+      const h = await readHistory(db, { resourceType: 'Patient', id: 'same-new-7', count: 10, offset: 0 });
+      assert.deepEqual(h.entries.map((e) => e.versionId), backend.name === 'postgres' ? [1] : [2, 1]);
     });
 
     it('serialises concurrent writers on one resource: versions never collide', async () => {
