@@ -18,7 +18,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { openStore } from '../src/store/open.js';
 import { importFiles } from '../src/records/import-files.js';
 import { loadDefinitions } from '../src/fhir/definitions.js';
-import { freshSchema, PeakMemory } from './util.js';
+import { freshSchema, localPostgresCpuSeconds, PeakMemory } from './util.js';
 
 const dirArg = process.argv.indexOf('--bundles');
 const DIR = dirArg > 0 ? (process.argv[dirArg + 1] as string) : path.resolve('../shared/data/synthea/r4-bundles');
@@ -61,10 +61,12 @@ async function main(): Promise<void> {
   const db = await openStore({ databaseUrl: target.url });
   const mem = new PeakMemory();
   const cpu = process.cpuUsage();
+  const pgCpu = localPostgresCpuSeconds();
   const started = performance.now();
   const summary = await importFiles({ db, strict: false }, files, undefined, { workers: WORKERS });
   const importSeconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const pgCpuAfter = localPostgresCpuSeconds();
   const peak = mem.stop();
   await db.close();
   await target.drop();
@@ -85,6 +87,9 @@ async function main(): Promise<void> {
     // CPU time of the importer (all its threads; PostgreSQL's own is not counted): less sensitive to
     // other work on the machine than the wall time
     importerCpuMsPerResource: +((used.user + used.system) / 1000 / summary.resources).toFixed(3),
+    // PostgreSQL's CPU time over the import (all its processes on this machine, from /proc; absent
+    // when the server is elsewhere or /proc cannot be read): what the database's side costs
+    postgresCpuMsPerResource: pgCpu === undefined || pgCpuAfter === undefined ? undefined : +(((pgCpuAfter - pgCpu) * 1000) / summary.resources).toFixed(3),
     workers: WORKERS ?? 'default',
     loadAverage1m: { before: +loadBefore.toFixed(2), after: +(loadavg()[0] as number).toFixed(2) },
   };

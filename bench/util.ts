@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks: timing, percentiles, peak memory, a fresh PostgreSQL schema. */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { openPg } from '../src/store/pg-adapter.js';
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -43,4 +44,35 @@ export async function freshSchema(prefix: string): Promise<{ url: string; schema
       await a.close();
     },
   };
+}
+
+/**
+ * CPU seconds (user + system) used so far by the processes named "postgres" on this machine, from
+ * /proc (Linux); undefined where that cannot be read. Processes that ended in between are not counted.
+ */
+export function localPostgresCpuSeconds(): number | undefined {
+  let dirs: string[];
+  try {
+    dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return undefined;
+  }
+  const tick = 100; // USER_HZ: clock ticks per second in /proc/<pid>/stat on Linux
+  let ticks = 0;
+  let seen = 0;
+  for (const d of dirs) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(')');
+    if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+    const f = stat.slice(close + 2).split(' ');
+    // after the name: state is field 3, utime 14, stime 15 (1-based), so indexes 11 and 12 here
+    ticks += Number(f[11]) + Number(f[12]);
+    seen++;
+  }
+  return seen ? ticks / tick : undefined;
 }
