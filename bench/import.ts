@@ -7,6 +7,12 @@
  *
  * --workers: worker threads preparing files besides the main thread (default: the import's own
  * default, one per core but one); 0 prepares every file on the main thread.
+ *
+ *   node --import tsx bench/import.ts --commit-phase [--bundles DIR]
+ *
+ * Only the database's side: every file is prepared first (as the import's workers do), then the
+ * prepared files are committed one after the other as the import commits them; prints that phase's
+ * wall time and PostgreSQL's CPU. What the import would take with an importer that cost nothing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,6 +23,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openStore } from '../src/store/open.js';
 import { importFiles } from '../src/records/import-files.js';
+import { prepareFile } from '../src/records/import-prepare.js';
+import { fillStoredJson, writePrepared, type PreparedWrite } from '../src/store/repository.js';
 import { loadDefinitions } from '../src/fhir/definitions.js';
 import { freshSchema, localPostgresCpuSeconds, PeakMemory } from './util.js';
 
@@ -40,11 +48,42 @@ async function rawCopy(url: string, lines: string[]): Promise<number> {
   return seconds;
 }
 
+/** The commits alone: files prepared beforehand, then committed in order (what commitPrepared does). */
+async function commitPhase(files: string[]): Promise<void> {
+  const prepared = files.map((f) => prepareFile(f, false, false));
+  const target = await freshSchema('bench_commits');
+  const db = await openStore({ databaseUrl: target.url });
+  const loadBefore = loadavg()[0] as number;
+  const pgCpu = localPostgresCpuSeconds();
+  const started = performance.now();
+  let resources = 0;
+  for (const p of prepared) {
+    if (p.kind !== 'ready') throw new Error(`a file was not prepared for the fast path: ${p.kind}`);
+    resources += p.resources;
+    const writes = p.writes.map((w): PreparedWrite => {
+      const json = w.json;
+      if (!json) return { resourceType: w.resourceType, id: w.id, method: w.method, ifMatch: w.ifMatch };
+      return { resourceType: w.resourceType, id: w.id, method: w.method, ifMatch: w.ifMatch, hash: w.hash, store: (v, lu) => ({ index: w.index ?? [], compartments: w.compartments ?? [], json: fillStoredJson(json, v, lu) }) };
+    });
+    await db.transaction((tx) => writePrepared(tx, writes));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const pgCpuAfter = localPostgresCpuSeconds();
+  await db.close();
+  await target.drop();
+  console.log(JSON.stringify({
+    files: files.length, resources, commitSeconds: +seconds.toFixed(2), resourcesPerSecond: Math.round(resources / seconds),
+    postgresCpuSeconds: pgCpu === undefined || pgCpuAfter === undefined ? undefined : +(pgCpuAfter - pgCpu).toFixed(2),
+    loadAverage1m: { before: +loadBefore.toFixed(2), after: +(loadavg()[0] as number).toFixed(2) },
+  }, null, 2));
+}
+
 async function main(): Promise<void> {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(DIR, f));
   const lines: string[] = [];
   for (const f of files) for (const e of JSON.parse(readFileSync(f, 'utf8')).entry) lines.push(JSON.stringify(e.resource));
   loadDefinitions();
+  if (process.argv.includes('--commit-phase')) return commitPhase(files);
 
   const loadBefore = loadavg()[0] as number;
   // The COPY takes about a second, so one run of it moves with whatever else the machine does at
