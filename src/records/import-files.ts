@@ -97,6 +97,15 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
     next++;
     return true;
   };
+  // On PostgreSQL two prepared files may commit at once, on two connections, when they write no
+  // resource in common (a file sharing one waits for the earlier to end, so their order holds).
+  // Outcomes are recorded in file order.
+  const parallel = ctx.db.kind === 'pg' ? 2 : 1;
+  const inFlight: { i: number; keys: Set<string>; done: Promise<ImportFailure[]> }[] = [];
+  const finishOldest = async (): Promise<void> => {
+    const c = inFlight.shift();
+    if (c) record(c.i, await c.done);
+  };
   try {
     for (let i = 0; i < files.length; i++) {
       const file = files[i] as string;
@@ -105,17 +114,18 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
       const p = await prepared.get(i);
       prepared.delete(i);
       if (!p) throw new Error(`import: ${file} was not prepared`);
-      let failures: ImportFailure[];
-      if (p.kind === 'failed') failures = p.failures;
-      else if (p.kind === 'fallback') failures = await importSlow(ctx, file, summary);
-      else {
-        const commit = commitPrepared(ctx, file, p, summary);
-        dispatch(i + 1);
-        prepareHere(i + 1);
-        failures = await commit;
+      if (p.kind !== 'ready') {
+        while (inFlight.length) await finishOldest();
+        record(i, p.kind === 'failed' ? p.failures : await importSlow(ctx, file, summary));
+        continue;
       }
-      record(i, failures);
+      const keys = new Set(p.writes.map((w) => `${w.resourceType}/${w.id}`));
+      while (inFlight.length >= parallel || inFlight.some((c) => [...keys].some((k) => c.keys.has(k)))) await finishOldest();
+      inFlight.push({ i, keys, done: commitPrepared(ctx, file, p, summary) });
+      dispatch(i + 1);
+      prepareHere(i + 1);
     }
+    while (inFlight.length) await finishOldest();
   } finally {
     await pool?.close();
   }
