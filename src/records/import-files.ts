@@ -5,7 +5,8 @@
  * again changes nothing.
  *
  * Fast path: worker threads read, validate and index the next files (import-prepare.ts) while this
- * thread commits the current one with one locking read and one set-based write (writePrepared).
+ * thread commits the current ones, each with one locking read and set-based writes (writePrepared;
+ * on PostgreSQL two files at once when they share no resource).
  * Files that need the database before validation (conditional entries, batches), and imports whose
  * writes are audited, go through processTransaction/processBatch as an HTTP transaction does.
  */
@@ -80,8 +81,8 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
   const workers = options.workers ?? (files.length >= 4 ? availableParallelism() - 1 : 0);
   const pool = workers > 0 ? startPool(workers, ctx.strict, !!ctx.codeLookup) : undefined;
   const withLookups = !!ctx.codeLookup;
-  // Files are committed in order. This thread prepares files too: the next one when no worker has
-  // it, and another one while a commit waits on the database.
+  // Files are taken in order. This thread prepares files too: the next one when no worker has it,
+  // and another one while a commit waits on the database.
   const prepared = new Map<number, PreparedFile | Promise<PreparedFile>>();
   const window = 2 * workers + 2;
   let next = 0; // the first file nobody prepares yet
