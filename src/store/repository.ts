@@ -253,7 +253,7 @@ const COPY_FROM = 32;
 async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastUpdated: string): Promise<void> {
   const replaced = rows.filter((r) => r.hadRows);
   if (rows.length < COPY_FROM && !rows.some((r) => Array.isArray(r.index))) {
-    const st = persistStatement(rows as (FinalRow & { index?: IndexRows })[], hist, replaced, lastUpdated, true);
+    const st = persistStatement(rows, hist, replaced, lastUpdated, true);
     await q.query(st.sql, st.params);
     return;
   }
@@ -261,7 +261,7 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
   // new resource rows, the history rows and every index row are copied in.
   const existing = rows.filter((r) => r.exists);
   if (existing.length || replaced.length) {
-    const st = persistStatement(existing.map((r) => ({ ...r, index: undefined })), [], replaced, lastUpdated, false);
+    const st = persistStatement(existing, [], replaced, lastUpdated, false);
     await q.query(st.sql, st.params);
   }
   const fresh = rows.filter((r) => !r.exists);
@@ -307,7 +307,7 @@ export function indexCopyText(t: string, id: string, index: IndexRows): string[]
 }
 
 /** The one statement of a write: resource rows upserted, history inserted, index rows replaced. */
-function persistStatement(rows: (FinalRow & { index?: IndexRows })[], hist: HistoryRow[], replaced: { t: string; id: string }[], lastUpdated: string, withIndexRows: boolean): { sql: string; params: unknown[] } {
+function persistStatement(rows: FinalRow[], hist: HistoryRow[], replaced: { t: string; id: string }[], lastUpdated: string, withIndexRows: boolean): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const p = (v: unknown): string => {
     params.push(v);
@@ -356,7 +356,8 @@ function persistStatement(rows: (FinalRow & { index?: IndexRows })[], hist: Hist
       LEFT JOIN docs ON docs.n = x.j
     RETURNING 1)`);
   }
-  ctes.push(...indexRowStatements(withIndexRows ? rows : [], replaced, p));
+  // (index rows as objects: the caller sends COPY-text rows, and every row of a big write, by COPY)
+  ctes.push(...indexRowStatements(withIndexRows ? (rows as (FinalRow & { index?: IndexRows })[]) : [], replaced, p));
   return { sql: `WITH ${ctes.join(',\n')} SELECT 1`, params };
 }
 
