@@ -7,6 +7,9 @@
  *
  * --workers: worker threads preparing files besides the main thread (default: the import's own
  * default, one per core but one); 0 prepares every file on the main thread.
+ * --defer-indexes auto|on|off: the import's ImportOptions.deferIndexes (default auto: a load this
+ * size into the empty schema sets the search indexes aside and builds them again at its end; the
+ * rebuild is inside the timed import).
  *
  *   node --import tsx bench/import.ts --commit-phase [--bundles DIR]
  *
@@ -32,6 +35,9 @@ const dirArg = process.argv.indexOf('--bundles');
 const DIR = dirArg > 0 ? (process.argv[dirArg + 1] as string) : path.resolve('../shared/data/synthea/r4-bundles');
 const workersArg = process.argv.indexOf('--workers');
 const WORKERS = workersArg > 0 ? Number(process.argv[workersArg + 1]) : undefined;
+const deferArg = process.argv.indexOf('--defer-indexes');
+const DEFER = deferArg > 0 ? ({ auto: 'auto', on: true, off: false } as const)[process.argv[deferArg + 1] as 'auto' | 'on' | 'off'] : 'auto';
+if (DEFER === undefined) throw new Error('--defer-indexes takes auto, on or off');
 
 async function rawCopy(url: string, lines: string[]): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -80,6 +86,7 @@ async function commitPhase(files: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(DIR, f));
+  if (files.length === 0) throw new Error(`no .json bundles in ${DIR}`);
   const lines: string[] = [];
   for (const f of files) for (const e of JSON.parse(readFileSync(f, 'utf8')).entry) lines.push(JSON.stringify(e.resource));
   loadDefinitions();
@@ -102,7 +109,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage();
   const pgCpu = localPostgresCpuSeconds();
   const started = performance.now();
-  const summary = await importFiles({ db, strict: false }, files, undefined, { workers: WORKERS });
+  const summary = await importFiles({ db, strict: false }, files, undefined, { workers: WORKERS, deferIndexes: DEFER });
   const importSeconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const pgCpuAfter = localPostgresCpuSeconds();
@@ -130,6 +137,9 @@ async function main(): Promise<void> {
     // when the server is elsewhere or /proc cannot be read): what the database's side costs
     postgresCpuMsPerResource: pgCpu === undefined || pgCpuAfter === undefined ? undefined : +(((pgCpuAfter - pgCpu) * 1000) / summary.resources).toFixed(3),
     workers: WORKERS ?? 'default',
+    deferIndexes: DEFER,
+    // the search indexes set aside and built again at the end (inside importSeconds), when they were
+    deferredIndexes: summary.deferredIndexes,
     loadAverage1m: { before: +loadBefore.toFixed(2), after: +(loadavg()[0] as number).toFixed(2) },
   };
   console.log(JSON.stringify(result, null, 2));

@@ -6,7 +6,14 @@ import { openStore } from '../store/open.js';
 import { storeConfig } from './config.js';
 import { progressBar } from './output.js';
 
-export async function importCommand(paths: string[], opts: { data?: string; json?: boolean; strict?: boolean; verbose?: boolean }): Promise<number> {
+const DEFER = { auto: 'auto', always: true, never: false } as const;
+
+export async function importCommand(paths: string[], opts: { data?: string; json?: boolean; strict?: boolean; verbose?: boolean; deferIndexes?: string }): Promise<number> {
+  const deferIndexes = DEFER[(opts.deferIndexes ?? 'auto') as keyof typeof DEFER];
+  if (deferIndexes === undefined) {
+    process.stderr.write(`--defer-indexes takes auto, always or never, not "${opts.deferIndexes}"\n`);
+    return 2;
+  }
   const db = await openStore(storeConfig(opts));
   const bar = progressBar(!opts.json);
   const started = Date.now();
@@ -14,7 +21,7 @@ export async function importCommand(paths: string[], opts: { data?: string; json
     const summary = await importFiles({ db, strict: opts.strict ?? false, codeLookup: await codeLookupFor(db) }, paths, (done, total, file, failed) => {
       if (opts.verbose) process.stderr.write(`${failed ? 'failed' : 'committed'} ${done}/${total} ${file}\n`);
       else bar.update(done, total, path.basename(file));
-    });
+    }, { deferIndexes });
     bar.stop();
     // the embedded database has no autovacuum: give its planner statistics for what was imported
     if (db.kind === 'pglite' && summary.created + summary.updated > 0) await db.exec('ANALYZE');
@@ -27,6 +34,8 @@ export async function importCommand(paths: string[], opts: { data?: string; json
           `(${summary.created} created, ${summary.updated} updated, ${summary.unchanged} unchanged) in ${seconds.toFixed(1)} s\n`,
       );
       for (const [t, n] of Object.entries(summary.byType).sort()) process.stdout.write(`  ${t}: ${n}\n`);
+      const d = summary.deferredIndexes;
+      if (d) process.stdout.write(`${d.indexes} search indexes were set aside for the load and built again in ${d.rebuildSeconds.toFixed(1)} s${d.rebuiltAfterFile < summary.files ? ` (before file ${d.rebuiltAfterFile + 1}, which searches the store)` : ''}\n`);
       if (summary.warnings) process.stdout.write(`${summary.warnings} validation warnings (stored; they appear as data-quality findings)\n`);
       for (const f of summary.failures) process.stderr.write(`failed: ${f.file}${f.location ? ` (${f.location})` : ''}: ${f.reason}\n`);
     }

@@ -35,6 +35,12 @@ program
   .option('--json', 'print a JSON summary')
   .option('--strict', 'reject resources that break an invariant')
   .option('--verbose', 'print a line as each file commits (instead of the progress bar)')
+  .option(
+    '--defer-indexes <when>',
+    'auto | always | never: set the search value indexes aside during the load and build them again at its end ' +
+      '(auto: when the files hold about 5,000 resources or more and at least twice what the store holds; searches meanwhile give the same answers, more slowly)',
+    'auto',
+  )
   .action(async (paths: string[], opts) => {
     process.exitCode = await importCommand(paths, opts);
   });

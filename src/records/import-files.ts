@@ -9,6 +9,10 @@
  * on PostgreSQL two files at once when they share no resource).
  * Files that need the database before validation (conditional entries, batches), and imports whose
  * writes are audited, go through processTransaction/processBatch as an HTTP transaction does.
+ *
+ * A load much larger than the store sets the search value indexes aside and builds them again at
+ * its end (store/deferred-indexes.ts), or before the first file that searches the store (conditional
+ * entries); the rest of the load then keeps them up to date as usual.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -17,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { terminologyWarnings } from '../terminology/warnings.js';
 import { fillStoredJson, writePrepared, type PreparedWrite } from '../store/repository.js';
+import { deferSearchIndexes, restoreSearchIndexes } from '../store/deferred-indexes.js';
 import { processBatch, processTransaction } from './bundles.js';
 import type { RecordContext } from './context.js';
 import { failureReason, prepareFile, prepareFileInTurns, readImportFile, type ImportFailure, type PreparedFile } from './import-prepare.js';
@@ -34,6 +39,8 @@ export interface ImportSummary {
   warnings: number;
   byType: Record<string, number>;
   failures: ImportFailure[];
+  /** Present when the search indexes were set aside during the load: how many, and their rebuild. */
+  deferredIndexes?: { indexes: number; rebuildSeconds: number; rebuiltAfterFile: number };
 }
 
 export interface ImportOptions {
@@ -42,7 +49,23 @@ export interface ImportOptions {
    * core but one, when there are enough files to pay for starting them; 0 prepares every file here.
    */
   workers?: number;
+  /**
+   * Set the search indexes aside during the load and build them again at its end. 'auto' (the
+   * default): when the files hold an estimated DEFER_MIN_RESOURCES resources or more, and the store
+   * fewer than half as many (building an index over the whole table costs about half of keeping it
+   * up to date row by row, so the store's own rows must be few for it to pay). Never for an
+   * audited import. Searches meanwhile give the same answers, only without those indexes.
+   */
+  deferIndexes?: boolean | 'auto';
 }
+
+/** The smallest load that sets the search indexes aside on its own ('auto'). */
+export const DEFER_MIN_RESOURCES = 5000;
+// For the estimate of a load's size from its files' sizes: Synthea's bundles as written hold about
+// 1,400 bytes per resource (34.7 MB for 24,352), NDJSON less; gzip shrinks them ten- to fifteen-fold
+// (the estimate takes eight, so it errs low).
+const BYTES_PER_RESOURCE = 1500;
+const GZIP_RATIO = 8;
 
 const FILE_RE = /\.(json|ndjson|jsonl)(\.gz)?$/i;
 
@@ -78,6 +101,15 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
     for (let i = 0; i < files.length; i++) record(i, await importSlow(ctx, files[i] as string, summary));
     return summary;
   }
+  const deferral = (await shouldDefer(ctx, files, options.deferIndexes ?? 'auto')) ? { indexes: (await deferSearchIndexes(ctx.db)).length, done: false } : undefined;
+  /** Builds the indexes set aside, once (before file `i`, or at the end). */
+  const endDeferral = async (i: number): Promise<void> => {
+    if (!deferral || deferral.done) return;
+    deferral.done = true;
+    const started = performance.now();
+    await restoreSearchIndexes(ctx.db);
+    summary.deferredIndexes = { indexes: deferral.indexes, rebuildSeconds: +((performance.now() - started) / 1000).toFixed(2), rebuiltAfterFile: i };
+  };
   const workers = options.workers ?? (files.length >= 4 ? availableParallelism() - 1 : 0);
   const pool = workers > 0 ? startPool(workers, ctx.strict, !!ctx.codeLookup) : undefined;
   const withLookups = !!ctx.codeLookup;
@@ -117,6 +149,8 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
       if (!p) throw new Error(`import: ${file} was not prepared`);
       if (p.kind !== 'ready') {
         while (inFlight.length) await finishOldest();
+        // conditional entries search the store, and a batch may: with the indexes
+        if (p.kind === 'fallback') await endDeferral(i);
         record(i, p.kind === 'failed' ? p.failures : await importSlow(ctx, file, summary));
         continue;
       }
@@ -127,8 +161,12 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
       prepareHere(i + 1);
     }
     while (inFlight.length) await finishOldest();
+    await endDeferral(files.length);
   } finally {
     await pool?.close();
+    // after an unexpected error (a failed file is not one): the indexes are built again here, or
+    // failing that by the next openStore
+    if (deferral && !deferral.done) await restoreSearchIndexes(ctx.db).catch(() => undefined);
   }
   return summary;
 }
@@ -161,6 +199,21 @@ async function commitPrepared(ctx: RecordContext, file: string, p: Extract<Prepa
   for (const [t, n] of Object.entries(p.byType)) summary.byType[t] = (summary.byType[t] ?? 0) + n;
   summary.warnings += p.warnings + codeWarnings;
   return [];
+}
+
+/**
+ * Whether this load sets the search indexes aside (see ImportOptions.deferIndexes): its size is
+ * estimated from its files' sizes; the store's rows are counted only up to the bound that matters.
+ */
+async function shouldDefer(ctx: RecordContext, files: string[], setting: boolean | 'auto'): Promise<boolean> {
+  if (setting !== 'auto') return setting;
+  let bytes = 0;
+  for (const f of files) bytes += statSync(f).size * (/\.gz$/i.test(f) ? GZIP_RATIO : 1);
+  const incoming = Math.floor(bytes / BYTES_PER_RESOURCE);
+  if (incoming < DEFER_MIN_RESOURCES) return false;
+  const bound = Math.ceil(incoming / 2);
+  const r = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT 1 FROM resource LIMIT $1) x', [bound]);
+  return Number(r.rows[0]?.n ?? 0) < bound;
 }
 
 /** A file through processTransaction/processBatch, as the API runs a Bundle. */

@@ -1,6 +1,7 @@
 /** Opens the configured database (PostgreSQL when a URL is given, embedded PGlite otherwise) and migrates it. */
 import { mkdirSync } from 'node:fs';
 import type { Db } from './db.js';
+import { restoreSearchIndexes } from './deferred-indexes.js';
 import { migrate } from './migrate.js';
 import { openPg } from './pg-adapter.js';
 import { openPGlite } from './pglite-adapter.js';
@@ -22,6 +23,8 @@ export async function openStore(config: StoreConfig): Promise<Db> {
   }
   try {
     await migrate(db);
+    // search indexes an interrupted bulk load set aside (store/deferred-indexes.ts)
+    await restoreSearchIndexes(db);
   } catch (err) {
     await db.close();
     throw err;

@@ -372,6 +372,9 @@ const INDEX_TABLES: { table: string; cols: string[]; types: string[]; rows: (x: 
   { table: 'sp_uri', cols: ['code', 'value'], types: ['text', 'text'], rows: (x) => x.uri.map((r) => [r.code, r.value]) },
 ];
 
+/** The names of the search index tables (one per parameter type). */
+export const SEARCH_INDEX_TABLES: readonly string[] = INDEX_TABLES.map((t) => t.table);
+
 /**
  * Statements (CTEs) replacing index rows: those of `replaced` deleted, those of `rows` inserted, each
  * table's rows as one unnest. `p` adds a parameter and returns its placeholder.

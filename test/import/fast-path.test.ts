@@ -148,6 +148,34 @@ describe('import fast path', () => {
         const without = await importFiles({ db: fast, strict: false }, ndjson, undefined, { workers: 0 });
         assert.equal(withCodes.warnings - without.warnings, 2);
       });
+
+      it('with the search indexes set aside, stores the same rows, and builds them before the first file that searches', async () => {
+        const files = fixtureFiles();
+        const [deferred, kept] = [await backend.open(), await backend.open()];
+        try {
+          const indexes = async (db: Db): Promise<string[]> =>
+            (await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename LIKE 'sp\\_%' ORDER BY 1`)).rows.map((r) => r.indexname);
+          const all = await indexes(kept);
+          const a = await importFiles({ db: deferred, strict: false }, files, undefined, { workers: 0, deferIndexes: true });
+          const b = await importFiles({ db: kept, strict: false }, files, undefined, { workers: 0, deferIndexes: false });
+          // the conditional file (j-...) is the first that searches the store: the indexes come back before it
+          const conditional = files.findIndex((f) => f.endsWith('j-conditional.json'));
+          assert.deepEqual(a.deferredIndexes && { indexes: a.deferredIndexes.indexes, rebuiltAfterFile: a.deferredIndexes.rebuiltAfterFile }, { indexes: all.filter((n) => !n.endsWith('_res')).length, rebuiltAfterFile: conditional });
+          assert.equal(b.deferredIndexes, undefined);
+          const { deferredIndexes: _, ...rest } = a;
+          assert.deepEqual(strip(rest), strip(b));
+          assert.deepEqual(await indexes(deferred), all);
+          const [da, db] = [await dump(deferred), await dump(kept)];
+          const fresh = async (d: Db): Promise<string> => (await d.query<{ id: string }>(`SELECT id FROM resource WHERE content->>'gender' = 'other'`)).rows[0]?.id ?? 'none';
+          const [ida, idb] = [await fresh(deferred), await fresh(kept)];
+          const norm = (rows: string[], id: string): string[] =>
+            rows.map((r) => (r.includes(id) ? r.split(id).join('<new>').replace(/"content_hash":"[^"]+"/, '"content_hash":"<h>"') : r)).sort();
+          for (const table of Object.keys(TABLES)) assert.deepEqual(norm(da[table] as string[], ida), norm(db[table] as string[], idb), table);
+        } finally {
+          await deferred.close();
+          await kept.close();
+        }
+      });
     });
   }
 });

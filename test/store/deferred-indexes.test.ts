@@ -1,0 +1,104 @@
+/**
+ * Search indexes set aside for a bulk load (store/deferred-indexes.ts), on both engines: what is
+ * dropped and what stays, searches meanwhile, the rebuild giving back exactly the indexes there were,
+ * and recovery by openStore after a load that never finished.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Resource } from '@medplum/fhirtypes';
+import { backends } from '../helpers/db.js';
+import type { Db } from '../../src/store/db.js';
+import { deferredSearchIndexes, deferSearchIndexes, restoreSearchIndexes } from '../../src/store/deferred-indexes.js';
+import { openStore } from '../../src/store/open.js';
+import { SEARCH_INDEX_TABLES, writeResources } from '../../src/store/repository.js';
+import { parseSearchRequest } from '../../src/fhir/search-request.js';
+import { searchIds } from '../../src/store/search-sql.js';
+
+/** Every index of the search tables, name -> definition. */
+async function searchIndexes(db: Db): Promise<Map<string, string>> {
+  const r = await db.query<{ indexname: string; indexdef: string }>(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ANY($1::text[])`,
+    [SEARCH_INDEX_TABLES],
+  );
+  return new Map(r.rows.map((row) => [row.indexname, row.indexdef]));
+}
+
+const observation = (id: string, code: string, value: number, date: string): Resource =>
+  ({
+    resourceType: 'Observation', id, status: 'final', effectiveDateTime: date,
+    code: { coding: [{ system: 'http://loinc.org', code }] },
+    subject: { reference: 'Patient/p1' }, valueQuantity: { value, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+  }) as Resource;
+
+for (const backend of backends()) {
+  describe(`deferred search indexes (${backend.name})`, () => {
+    let db: Db;
+    before(async () => {
+      db = await backend.open();
+    });
+    after(async () => {
+      await db.close();
+    });
+
+    it('sets the value indexes aside, keeps those that find a resource\'s rows, and builds exactly the same ones again', async () => {
+      const before = await searchIndexes(db);
+      assert.ok(before.size >= 16, `expected the migrations' search indexes, got ${[...before.keys()].join(', ')}`);
+      const names = await deferSearchIndexes(db);
+      const during = await searchIndexes(db);
+      // every index leading with (resource_type, id) stays: one per search table
+      assert.deepEqual([...during.keys()].sort(), SEARCH_INDEX_TABLES.map((t) => `${t}_res`).sort());
+      assert.deepEqual(names, [...before.keys()].filter((n) => !n.endsWith('_res')).sort());
+      assert.deepEqual(await deferredSearchIndexes(db), names);
+      // deferring again changes nothing
+      assert.deepEqual(await deferSearchIndexes(db), names);
+
+      // writes (new resources, then an update replacing index rows) and searches go on meanwhile
+      await db.transaction((tx) => writeResources(tx, [
+        { resourceType: 'Observation', id: 'o1', method: 'PUT', resource: observation('o1', '2345-7', 5.4, '2021-03-04') },
+        { resourceType: 'Observation', id: 'o2', method: 'PUT', resource: observation('o2', '4548-4', 7.1, '2022-01-01') },
+      ]));
+      await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Observation', id: 'o1', method: 'PUT', resource: observation('o1', '2345-7', 9.9, '2021-03-04') }]));
+      const queries: Record<string, string>[] = [
+        { code: 'http://loinc.org|2345-7' },
+        { 'value-quantity': 'gt9' },
+        { 'value-quantity': 'lt6' },
+        { date: 'ge2022' },
+        { subject: 'Patient/p1', _sort: '-date' },
+      ];
+      const answers = async (): Promise<string[][]> => {
+        const out: string[][] = [];
+        for (const q of queries) out.push((await searchIds(db, parseSearchRequest('Observation', q))).ids);
+        return out;
+      };
+      const meanwhile = await answers();
+      assert.deepEqual(meanwhile, [['o1'], ['o1'], [], ['o2'], ['o2', 'o1']]);
+
+      assert.deepEqual(await restoreSearchIndexes(db), names);
+      assert.deepEqual(await searchIndexes(db), before);
+      assert.deepEqual(await deferredSearchIndexes(db), []);
+      assert.deepEqual(await answers(), meanwhile);
+      assert.deepEqual(await restoreSearchIndexes(db), [], 'nothing left to build');
+    });
+  });
+}
+
+describe('deferred search indexes: a load that never finished', () => {
+  it('leaves its indexes to the next openStore, which builds them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'custodian-deferred-'));
+    const first = await openStore({ dataDir: dir });
+    const before = await searchIndexes(first);
+    const names = await deferSearchIndexes(first);
+    assert.ok(names.length > 0);
+    await first.close(); // as if the import had been killed here
+    const again = await openStore({ dataDir: dir });
+    try {
+      assert.deepEqual(await deferredSearchIndexes(again), []);
+      assert.deepEqual(await searchIndexes(again), before);
+    } finally {
+      await again.close();
+    }
+  });
+});
