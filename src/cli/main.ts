@@ -37,7 +37,7 @@ program
   .option('--verbose', 'print a line as each file commits (instead of the progress bar)')
   .option(
     '--defer-indexes <when>',
-    'auto | always | never: set the search value indexes aside during the load and build them again at its end ' +
+    'auto | always | never: set the search indexes aside during the load and build them again at its end ' +
       '(auto: when the files hold about 5,000 resources or more and at least twice what the store holds; searches meanwhile give the same answers, more slowly)',
     'auto',
   )

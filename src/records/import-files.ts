@@ -10,7 +10,7 @@
  * Files that need the database before validation (conditional entries, batches), and imports whose
  * writes are audited, go through processTransaction/processBatch as an HTTP transaction does.
  *
- * A load much larger than the store sets the search value indexes aside and builds them again at
+ * A load much larger than the store sets the search indexes aside and builds them again at
  * its end (store/deferred-indexes.ts), or before the first file that searches the store (conditional
  * entries); the rest of the load then keeps them up to date as usual.
  */

@@ -2,9 +2,10 @@
  * Search indexes set aside during a bulk load. Keeping the B-tree and GiST indexes of the sp_* tables
  * up to date row by row is most of what the server does in an import (index insertion was 71% of its
  * time, measured); building them again from the loaded tables costs far less. So a large import
- * into a store much smaller than itself drops the indexes searches use to find values
- * (`deferSearchIndexes`), loads, and builds them again (`restoreSearchIndexes`). The indexes that
- * lead with (resource_type, id) stay: a write finds a resource's old rows through them when it
+ * into a store much smaller than itself drops the indexes searches use to find values, and those
+ * of the resource and history tables (by time, by patient compartment) (`deferSearchIndexes`),
+ * loads, and builds them again (`restoreSearchIndexes`). Primary keys stay, and so do the indexes
+ * that lead with (resource_type, id): a write finds a resource's old index rows through them when it
  * replaces them, and initial loads do update (Synthea's bundles repeat their Organizations and
  * Practitioners with new counts), which without them would scan the whole table each time.
  *
@@ -17,9 +18,12 @@
 import type { Db, Queryable } from './db.js';
 import { SEARCH_INDEX_TABLES } from './repository.js';
 
+/** The tables whose indexes a load may set aside: the search tables, resource and resource_history. */
+export const DEFERRED_TABLES: readonly string[] = [...SEARCH_INDEX_TABLES, 'resource', 'resource_history'];
+
 /**
- * Drops the search tables' value indexes (not those leading with resource_type, id, nor any behind a
- * constraint), recording each; returns the names of all set aside now.
+ * Drops those tables' indexes (not those leading with resource_type, id, nor any behind a
+ * constraint such as a primary key), recording each; returns the names of all set aside now.
  */
 export async function deferSearchIndexes(db: Db): Promise<string[]> {
   return db.transaction(async (tx) => {
@@ -36,7 +40,7 @@ export async function deferSearchIndexes(db: Db): Promise<string[]> {
                    AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = t.oid AND attname = 'resource_type')
                    AND i.indkey[1] = (SELECT attnum FROM pg_attribute WHERE attrelid = t.oid AND attname = 'id'))
        ON CONFLICT (name) DO NOTHING`,
-      [SEARCH_INDEX_TABLES],
+      [DEFERRED_TABLES],
     );
     const names = await deferredSearchIndexes(tx);
     for (const name of names) await tx.exec(`DROP INDEX IF EXISTS ${quoteIdent(name)}`);
