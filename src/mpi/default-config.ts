@@ -17,8 +17,23 @@ export const DEFAULT_CONFIG: MatcherConfig = {
     { kind: 'state', levels: ['same', 'different'], m: [0.95, 0.05], u: [0.2, 0.8] },
     { kind: 'postcode', levels: ['exact', 'one digit', 'different'], m: [0.85, 0.08, 0.07], u: [0.005, 0.02, 0.975] },
     // Two different SSNs as the SSA issues them (one per person) are two people, whatever else
-    // agrees; one digit apart with the same first name they are more likely a typo: review.
-    { kind: 'ssn', levels: ['exact', 'last four digits (one side partial)', 'one digit or transposition', 'different'], m: [0.88, 0.02, 0.07, 0.03], u: [0.0001, 0.0003, 0.0005, 0.9991], conflictFrom: 2, onConflict: 'typo-review' },
+    // agrees; one keystroke apart they are a mistyped number (review) when nothing else of the
+    // identity disagrees: the first names agree (twins and siblings get near numbers and their own
+    // first names), and the family names and birth dates agree or are not recorded. Another
+    // disagreement would need a second, independent error, where a relative needs none.
+    {
+      kind: 'ssn',
+      levels: ['exact', 'last four digits (one side partial)', 'one digit or transposition', 'different'],
+      m: [0.88, 0.02, 0.07, 0.03],
+      u: [0.0001, 0.0003, 0.0005, 0.9991],
+      conflictFrom: 2,
+      onConflict: 'typo-review',
+      typoCorroboration: [
+        { kind: 'given', maxLevel: 1 },
+        { kind: 'family', maxLevel: 1, missing: true },
+        { kind: 'birthDate', maxLevel: 0, missing: true },
+      ],
+    },
     { kind: 'identifier', levels: ['same identifier', 'different identifier, same system'], m: [0.9, 0.1], u: [0.0001, 0.9999] },
     { kind: 'phone', levels: ['exact', 'one digit', 'different'], m: [0.8, 0.05, 0.15], u: [0.0005, 0.001, 0.9985] },
     { kind: 'email', levels: ['exact', 'same mailbox name or similar', 'fuzzy', 'different'], m: [0.8, 0.1, 0.05, 0.05], u: [0.0005, 0.002, 0.01, 0.9875] },

@@ -5,8 +5,8 @@
  */
 import { ColumnComparer, toColumns, type Columns } from './columns.js';
 import { compareAll, fieldValue, alignNames, tfKey } from './compare.js';
-import type { Prepared } from './prepare.js';
-import type { FieldExplanation, MatcherConfig, ModelParameters, PairScore } from './types.js';
+import { dayFirstReading, type Prepared } from './prepare.js';
+import type { ComparisonConfig, FieldExplanation, MatcherConfig, ModelParameters, PairScore, TypoCorroboration } from './types.js';
 
 /** A small deterministic PRNG (mulberry32), so that estimates are reproducible. */
 export function rng(seed: number): () => number {
@@ -242,9 +242,15 @@ export interface PairCap {
 export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, config: MatcherConfig, offset = 0): PairCap | undefined {
   let review: PairCap | undefined;
   if (a.dobInvalid || b.dobInvalid) {
-    // An impossible date one keystroke from the other record's date is that date mistyped.
+    // An impossible date one keystroke from the other record's date is that date mistyped, unless
+    // it also reads as another possible date written day first: two readings, for a person to decide.
     const k = config.comparisons.findIndex((c) => c.kind === 'birthDate');
-    if (k < 0 || levels[offset + k]! !== 1 || a.dob.length !== b.dob.length) review = { reason: 'invalid birth date', cap: 'possible' };
+    const otherReading = (x: Prepared, y: Prepared): boolean => {
+      const r = x.dobInvalid ? dayFirstReading(x.dob) : undefined;
+      return r !== undefined && r !== y.dob;
+    };
+    const ambiguous = otherReading(a, b) || otherReading(b, a);
+    if (k < 0 || levels[offset + k]! !== 1 || a.dob.length !== b.dob.length || ambiguous) review = { reason: 'invalid birth date', cap: 'possible' };
   }
   for (let k = 0; k < config.comparisons.length; k++) {
     const c = config.comparisons[k]!;
@@ -252,7 +258,7 @@ export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, con
     // Only numbers of the identifier's own scheme conflict (an SSN as the SSA issues them); other
     // numbers in the field are compared with typo tolerance like any identifier.
     if (c.kind === 'ssn' && !(isUsSsn(a.ssn) && isUsSsn(b.ssn))) continue;
-    if (c.onConflict === 'non-match' || (c.onConflict === 'typo-review' && !(levels[offset + k] === c.conflictFrom && firstNamesAgree(levels, config, offset)))) {
+    if (c.onConflict === 'non-match' || (c.onConflict === 'typo-review' && !(levels[offset + k] === c.conflictFrom && typoCorroborated(c, levels, config, offset)))) {
       return { reason: `conflicting ${c.kind}`, cap: 'non-match' };
     }
     review ??= { reason: `conflicting ${c.kind}`, cap: 'possible' };
@@ -260,11 +266,19 @@ export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, con
   return review;
 }
 
-/** Whether the given-name comparison found the first names exact or similar (typo, nickname...). */
-function firstNamesAgree(levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
-  const g = config.comparisons.findIndex((c) => c.kind === 'given');
-  const l = g < 0 ? -1 : levels[offset + g]!;
-  return l === 0 || l === 1;
+const FIRST_NAMES_AGREE: TypoCorroboration[] = [{ kind: 'given', maxLevel: 1 }];
+
+/**
+ * Whether the rest of the identity corroborates reading a one-keystroke conflict as a mistyped
+ * number (the comparison's typoCorroboration; by default, the first names agree).
+ */
+function typoCorroborated(c: ComparisonConfig, levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
+  for (const t of c.typoCorroboration ?? FIRST_NAMES_AGREE) {
+    const k = config.comparisons.findIndex((x) => x.kind === t.kind);
+    const l = k < 0 ? -1 : levels[offset + k]!;
+    if (l < 0 ? !t.missing : l > t.maxLevel) return false;
+  }
+  return true;
 }
 
 /** A number the SSA could have issued: 9 digits, area not 000, 666 or 9xx, group not 00, serial not 0000. */

@@ -82,6 +82,20 @@ export function parseBirthDate(s: string | undefined, today: Date = new Date()):
   return { dob, invalid: false };
 }
 
+/**
+ * YYYYMMDD digits with no such month (13 and over) read day first, when that is a possible date
+ * (1950-18-10 as 18 October 1950: another system's day-first order rather than a typo); else
+ * undefined.
+ */
+export function dayFirstReading(dob: string): string | undefined {
+  if (dob.length !== 8) return undefined;
+  const year = Number(dob.slice(0, 4));
+  const first = Number(dob.slice(4, 6));
+  const second = Number(dob.slice(6, 8));
+  if (first <= 12 || second < 1 || second > 12 || first > new Date(Date.UTC(year, second, 0)).getUTCDate()) return undefined;
+  return `${dob.slice(0, 4)}${dob.slice(6, 8)}${dob.slice(4, 6)}`;
+}
+
 /** Birth date as YYYYMMDD digits ('' when missing or unreadable). */
 export function normDate(s: string | undefined, today?: Date): string {
   return parseBirthDate(s, today).dob;

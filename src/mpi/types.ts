@@ -40,11 +40,27 @@ export interface ComparisonConfig {
   /**
    * What a conflict means: 'review' (never auto-linked; queued when the score reaches the possible
    * threshold), 'non-match' (two people: neither linked nor queued), or 'typo-review': a conflict at
-   * the first conflict level (one keystroke) while the first names agree is a mistyped number
-   * (review), any other conflict two people (twins and siblings get near numbers and their own first
-   * names). Default 'review'.
+   * the first conflict level (one keystroke) that the rest of the identity corroborates
+   * (typoCorroboration; by default the first names agree) is a mistyped number (review), any other
+   * conflict two people (twins and siblings get near numbers and their own first names). Default
+   * 'review'.
    */
   onConflict?: 'review' | 'non-match' | 'typo-review';
+  /**
+   * 'typo-review': what the rest of the identity must show for a one-keystroke conflict to be read
+   * as a mistyped number. Each entry names a comparison and the worst level at which it still
+   * agrees; `missing: true` lets a value absent on either side pass (no evidence against the
+   * typo), otherwise it must be present. Default: the first names agree (exact or similar).
+   */
+  typoCorroboration?: TypoCorroboration[];
+}
+
+export interface TypoCorroboration {
+  kind: ComparisonKind;
+  /** The worst level (index into the comparison's levels) that still counts as agreeing. */
+  maxLevel: number;
+  /** Whether a value missing on either side passes. Default false. */
+  missing?: boolean;
 }
 
 export interface BlockingRule {

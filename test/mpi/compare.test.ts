@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG as config } from '../../src/mpi/default-config.js';
 import { explainPair, isUsSsn, type Explanation } from '../../src/mpi/model.js';
-import { parseBirthDate, prepare } from '../../src/mpi/prepare.js';
+import { dayFirstReading, parseBirthDate, prepare } from '../../src/mpi/prepare.js';
 import type { ModelParameters, PersonRecord } from '../../src/mpi/types.js';
 
 const today = new Date('2026-06-01T00:00:00Z');
@@ -45,8 +45,24 @@ describe('mpi comparisons', () => {
     assert.equal(e.classification, 'possible');
     assert.equal(e.reviewReason, 'invalid birth date');
     assert.equal(explain(person({}), person({ id: 'y' })).classification, 'match');
-    // One keystroke from the other's date (month 18 for 08): a typo of that date, linked.
+    // One keystroke from the other's date (month 18 for 10; day first, month 20 is no date either):
+    // a typo of that date, linked.
     assert.equal(explain(person({ birthDate: '1960-18-20' }), person({ id: 'y' })).classification, 'match');
+  });
+
+  it('an impossible date that reads as another possible date written day first is not taken for a typo', () => {
+    assert.equal(dayFirstReading('19501810'), '19501018');
+    assert.equal(dayFirstReading('19502010'), '19501020');
+    assert.equal(dayFirstReading('19503102'), undefined, '31 February');
+    assert.equal(dayFirstReading('19501310'.slice(0, 6)), undefined);
+    assert.equal(dayFirstReading('19500810'), undefined, 'a possible date as written');
+    // 1950-18-10: one keystroke from 1950-08-10, or 18 October 1950 day first. Review, not a link.
+    const twoReadings = explain(person({ birthDate: '1950-18-10' }), person({ id: 'y', birthDate: '1950-08-10' }));
+    assert.equal(level(twoReadings, 'birthDate'), 'one digit or day/month swapped');
+    assert.equal(twoReadings.classification, 'possible');
+    assert.equal(twoReadings.reviewReason, 'invalid birth date');
+    // Its day-first reading is the other record's date: one reading left, linked.
+    assert.equal(explain(person({ birthDate: '1950-18-10' }), person({ id: 'y', birthDate: '1950-10-18' })).classification, 'match');
   });
 
   it('two different SSNs are two people (a non-match, with the reason), unless one keystroke apart with the same first name (review); other numbers keep typo tolerance', () => {
@@ -73,6 +89,33 @@ describe('mpi comparisons', () => {
     assert.equal(isUsSsn('069783909'), true);
     assert.equal(isUsSsn('000123456'), false);
     assert.equal(isUsSsn('912345678'), false);
+  });
+
+  it('an SSN one keystroke off is a mistyped number only when nothing else of the identity disagrees', () => {
+    const other = (over: Partial<PersonRecord>): Explanation => explain(person({ ssn: '069-78-3908', ...over }), person({ id: 'y' }));
+    // The birth date one digit off as well (a parent and child of the same name, 1942 and 1962):
+    // two errors in one record, or two people. Two people, though the rest scores a match.
+    const dob = other({ birthDate: '1940-10-20' });
+    assert.equal(level(dob, 'birthDate'), 'one digit or day/month swapped');
+    assert.ok(dob.probability > 0.95, 'the rest agrees');
+    assert.equal(dob.classification, 'non-match');
+    assert.equal(dob.reviewReason, 'conflicting ssn');
+    // Another family name as well (Bell and Gibson at one address): two people.
+    const family = other({ family: 'Bell' });
+    assert.equal(level(family, 'family'), 'different');
+    assert.equal(family.classification, 'non-match');
+    // A similar family name (a typo, a previous name) is no disagreement: review.
+    assert.equal(other({ family: 'Ayalla' }).classification, 'possible');
+    assert.equal(other({ family: 'Nash', previousFamily: ['Ayala'] }).classification, 'possible');
+    // A birth date or family name not recorded (or a placeholder) is no evidence against the typo: review.
+    assert.equal(other({ birthDate: undefined }).classification, 'possible');
+    assert.equal(other({ family: 'Unknown' }).classification, 'possible');
+    // A first name not recorded cannot tell the person from a twin: two people.
+    assert.equal(other({ given: ['Unknown'] }).classification, 'non-match');
+    // Without typoCorroboration in the configuration, only the first names are asked (as before).
+    const firstOnly = { ...config, comparisons: config.comparisons.map((c) => (c.kind === 'ssn' ? { ...c, typoCorroboration: undefined } : c)) };
+    const r = explainPair(prepare(person({ ssn: '069-78-3908', birthDate: '1940-10-20' }), firstOnly, today), prepare(person({ id: 'y' }), firstOnly, today), params, firstOnly);
+    assert.equal(r.classification, 'possible');
   });
 
   it('an SSN given as its last four digits agrees with the full number', () => {
