@@ -5,6 +5,7 @@
  * and so is a check whose dependency was not applicable or failed to run.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { searchParam } from '../fhir/search-parameters.js';
 import { checkType, isRelRef, lit, SqlRowBuilder } from './check-types.js';
 import type { CheckCounts, CheckInstance, CheckResult, CheckStatus, MemoryContext, SqlPort, SqlScope } from './types.js';
 
@@ -72,7 +73,9 @@ export function groupable(inst: CheckInstance, scope: SqlScope): boolean {
 
 /** reference-exists instances that name their search parameter run as one anti-join over sp_reference. */
 export function indexedReference(inst: CheckInstance): string | undefined {
-  return inst.type === 'reference-exists' && typeof inst.params.param === 'string' ? inst.params.param : undefined;
+  if (inst.type !== 'reference-exists' || typeof inst.params.param !== 'string') return undefined;
+  // a parameter stored as another's rows (Observation `patient`) has no rows of its own: checked by path
+  return searchParam(inst.resourceType, inst.params.param)?.storedAs ? undefined : inst.params.param;
 }
 
 /**

@@ -46,6 +46,8 @@ export function buildIndexRows(resource: Resource): IndexRows {
   const typed = [toTypedValue(resource)];
   const memo: Memo = new Map();
   for (const sp of params.values()) {
+    // its rows are another parameter's (storage-aliases.ts)
+    if (sp.storedAs) continue;
     let values: TypedValue[];
     try {
       const compiled = compiledFor(sp);
@@ -98,8 +100,12 @@ export function compositeKey(code: string, system: string | null, value: string)
  */
 function compositeRows(resourceType: string, typed: TypedValue[], rows: IndexRows, memo: Memo): void {
   for (const cp of compositeParamsFor(resourceType).values()) {
+    // its rows are other composites' (storage-aliases.ts)
+    if (cp.parts) continue;
     if (!cp.base) {
-      pair(cp, rows.token.filter((t) => t.code === cp.token.param.code), valueRowsOf(rows, cp, cp.value.param.code), rows);
+      const tokenCodes = cp.token.param.storedAs?.codes ?? [cp.token.param.code];
+      const valueCodes = cp.value.param.storedAs?.codes ?? [cp.value.param.code];
+      pair(cp, rows.token.filter((t) => tokenCodes.includes(t.code)), valueCodes.flatMap((c) => valueRowsOf(rows, cp, c)), rows);
       continue;
     }
     let bases: TypedValue[];

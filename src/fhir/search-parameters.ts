@@ -2,6 +2,7 @@
 import { getSearchParameterDetails, getSearchParameters, parseFhirPath } from '@medplum/core';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions } from './definitions.js';
+import { compositeUnions, storageAliases, type StoredAs } from './storage-aliases.js';
 
 export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
 
@@ -26,7 +27,14 @@ export interface SearchParam {
    * one such row each needs no de-duplication.
    */
   uniqueRows: boolean;
+  /**
+   * Set when the parameter's index rows are another parameter's rows (storage-aliases.ts): it is
+   * not indexed itself, and its searches read `codes` (narrowed to references to `targetType`).
+   */
+  storedAs?: StoredAs;
 }
+
+export type { StoredAs };
 
 /** Element types that index-values.ts indexes as one row, per parameter type. */
 const ONE_ROW_TYPES: Partial<Record<ParamType, ReadonlySet<string>>> = {
@@ -70,6 +78,11 @@ export function searchParamsFor(resourceType: string): Map<string, SearchParam> 
     const uniqueRows = singleRow && !!oneRow && elements.every((e) => e.type.every((t) => oneRow.has(t.code)));
     m.set(code, { code, type: sp.type as ParamType, expression: sp.expression, atom: details.parsedExpression, targets: sp.target ?? [], definition: sp, singleRow, uniqueRows });
   }
+  for (const [code, storedAs] of storageAliases(resourceType, m)) {
+    const sp = m.get(code) as SearchParam;
+    // rows from several parameters may repeat a resource
+    m.set(code, { ...sp, storedAs, uniqueRows: sp.uniqueRows && storedAs.codes.length === 1 });
+  }
   cache.set(resourceType, m);
   return m;
 }
@@ -96,6 +109,11 @@ export interface CompositeParam {
   /** The token component: its parameter on this type (found by its definition URL) and expression from the base. */
   token: { param: SearchParam; atom: ReturnType<typeof parseFhirPath> };
   value: { param: SearchParam; type: CompositeValueType; atom: ReturnType<typeof parseFhirPath>; expression: string };
+  /**
+   * Set when the composite's rows are the union of other composites' rows (storage-aliases.ts):
+   * not indexed itself; its searches read those composites' rows.
+   */
+  parts?: CompositeParam[];
 }
 
 const compositeCache = new Map<string, Map<string, CompositeParam>>();
@@ -128,6 +146,7 @@ export function compositeParamsFor(resourceType: string): Map<string, CompositeP
       // an expression medplum cannot parse: not indexed
     }
   }
+  for (const [code, parts] of compositeUnions(resourceType, m)) m.set(code, { ...(m.get(code) as CompositeParam), parts });
   compositeCache.set(resourceType, m);
   return m;
 }

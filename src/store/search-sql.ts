@@ -2,7 +2,7 @@
 import { dateRange } from '../fhir/dates.js';
 import { compositeKey, normaliseString, parseReference } from '../fhir/index-values.js';
 import { badRequest, notSupported } from '../fhir/outcomes.js';
-import { compositeParamsFor, type CompositeParam } from '../fhir/search-parameters.js';
+import { compositeParamsFor, searchParam, type CompositeParam } from '../fhir/search-parameters.js';
 import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type SortKey } from '../fhir/search-request.js';
 import { ACT_CODE, CONFIDENTIALITY, CUSTODIAN_SYSTEM_PREFIX } from '../security/labels.js';
 import type { Queryable } from './db.js';
@@ -26,8 +26,20 @@ export function whereClause(resourceType: string, filters: Filter[], p: Params, 
   return parts.join(' AND ');
 }
 
+/**
+ * The condition selecting a parameter's index rows (alias s): its own code, or where an aliased
+ * parameter's rows are stored (search-parameters.ts storedAs: Observation `patient` is `subject`
+ * rows pointing at a Patient, `combo-code` the rows of `code` and `component-code`).
+ */
+export function codeIs(resourceType: string, code: string, p: Params, s = 's'): string {
+  const at = searchParam(resourceType, code)?.storedAs;
+  if (!at) return `${s}.code = ${p.add(code)}`;
+  const codes = at.codes.length === 1 ? `${s}.code = ${p.add(at.codes[0])}` : `${s}.code IN (${at.codes.map((c) => p.add(c)).join(', ')})`;
+  return at.targetType ? `${codes} AND ${s}.target_type = ${p.add(at.targetType)}` : codes;
+}
+
 function idsIn(table: string, resourceType: string, code: string, cond: string, p: Params): string {
-  return `SELECT s.id FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.code = ${p.add(code)}${cond ? ` AND (${cond})` : ''}`;
+  return `SELECT s.id FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND ${codeIs(resourceType, code, p)}${cond ? ` AND (${cond})` : ''}`;
 }
 
 function filterSql(resourceType: string, f: Filter, p: Params, alias: string): string {
@@ -35,20 +47,19 @@ function filterSql(resourceType: string, f: Filter, p: Params, alias: string): s
     const h = f.has;
     const sub = whereClause(h.resourceType, [h.filter], p, 'h');
     return `${alias}.id IN (SELECT s.target_id AS id FROM sp_reference s JOIN resource h ON h.resource_type = s.resource_type AND h.id = s.id
-      WHERE s.resource_type = ${p.add(h.resourceType)} AND s.code = ${p.add(h.referenceCode)} AND s.target_type = ${p.add(resourceType)} AND ${sub})`;
+      WHERE s.resource_type = ${p.add(h.resourceType)} AND ${codeIs(h.resourceType, h.referenceCode, p)} AND s.target_type = ${p.add(resourceType)} AND ${sub})`;
   }
   if (f.chain) {
     const c = f.chain;
     const sub = whereClause(c.resourceType, [c.filter], p, 'c');
     return `${alias}.id IN (SELECT s.id FROM sp_reference s JOIN resource c ON c.resource_type = s.target_type AND c.id = s.target_id
-      WHERE s.resource_type = ${p.add(resourceType)} AND s.code = ${p.add(f.code)} AND s.target_type = ${p.add(c.resourceType)} AND ${sub})`;
+      WHERE s.resource_type = ${p.add(resourceType)} AND ${codeIs(resourceType, f.code, p)} AND s.target_type = ${p.add(c.resourceType)} AND ${sub})`;
   }
   if (f.modifier === 'missing') {
     const missing = f.values[0] === 'true';
     if (f.code === '_id' || f.code === '_lastUpdated') return missing ? 'false' : 'true';
     const table = tableFor(f.type);
-    const codeName = f.code;
-    return `${alias}.id ${missing ? 'NOT IN' : 'IN'} (SELECT s.id FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.code = ${p.add(codeName)})`;
+    return `${alias}.id ${missing ? 'NOT IN' : 'IN'} (SELECT s.id FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND ${codeIs(resourceType, f.code, p)})`;
   }
   if (f.code === '_id') {
     const ids = f.values.filter(Boolean);
@@ -110,17 +121,17 @@ function mergeSingleRowRanges(resourceType: string, filters: Filter[], p: Params
 function compositeSet(resourceType: string, f: Filter, p: Params): string {
   const c = f.composite;
   if (!c) throw badRequest(`"${f.code}" is not a composite parameter`, f.code);
-  const cp = c.param;
-  const conds = c.pairs.map(([token, value]) => {
+  // a composite stored as other composites' rows (combo-code-value-quantity) reads each of theirs
+  const conds = (c.param.parts ?? [c.param]).flatMap((cp) => c.pairs.map(([token, value]) => {
     const bar = token.indexOf('|');
     const exact = bar < 0 ? undefined : compositeKey(cp.code, token.slice(0, bar) || null, token.slice(bar + 1));
     const key = exact !== undefined
       ? `s.code = ${p.add(exact)}`
       : `s.code IN (SELECT ${p.add(`${cp.code}$`)} || coalesce(t.system, '') || '|' || t.value FROM sp_token t
-          WHERE t.resource_type = ${p.add(resourceType)} AND t.code = ${p.add(cp.token.param.code)} AND t.value = ${p.add(token)})`;
+          WHERE t.resource_type = ${p.add(resourceType)} AND ${codeIs(resourceType, cp.token.param.code, p, 't')} AND t.value = ${p.add(token)})`;
     return `(${key} AND (${compositeValueCond(resourceType, cp, value, exact, p)}))`;
-  });
-  return `SELECT s.id FROM ${tableFor(cp.value.type)} s WHERE s.resource_type = ${p.add(resourceType)} AND (${conds.join(' OR ')})`;
+  }));
+  return `SELECT s.id FROM ${tableFor(c.param.value.type)} s WHERE s.resource_type = ${p.add(resourceType)} AND (${conds.join(' OR ')})`;
 }
 
 function compositeValueCond(resourceType: string, cp: CompositeParam, value: string, key: string | undefined, p: Params): string {
@@ -384,7 +395,7 @@ function sortExpr(resourceType: string, s: SortKey, p: Params): string {
   const table = tableFor(s.type);
   const col = { sp_token: 'value', sp_string: 'norm', sp_date: s.descending ? 'hi' : 'lo', sp_reference: 'url', sp_number: 'value', sp_quantity: 'value', sp_uri: 'value' }[table];
   const agg = s.descending ? 'max' : 'min';
-  return `(SELECT ${agg}(s.${col}) FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.id = r.id AND s.code = ${p.add(s.code)})`;
+  return `(SELECT ${agg}(s.${col}) FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.id = r.id AND ${codeIs(resourceType, s.code, p)})`;
 }
 
 function sortCast(s: SortKey): string {
@@ -770,7 +781,7 @@ async function searchSortedSets(q: Queryable, req: SearchRequest, m: MatchSet, s
   const table = tableFor(sort.type);
   const col = { sp_token: 'value', sp_string: 'norm', sp_date: sort.descending ? 'hi' : 'lo', sp_reference: 'url', sp_number: 'value', sp_quantity: 'value', sp_uri: 'value' }[table];
   const keyed = `SELECT m.id, ${sort.descending ? 'max' : 'min'}(s.${col}) AS k0 FROM (${set}) m
-    LEFT JOIN ${table} s ON s.resource_type = ${p.add(req.resourceType)} AND s.code = ${p.add(sort.code)} AND s.id = m.id GROUP BY m.id`;
+    LEFT JOIN ${table} s ON s.resource_type = ${p.add(req.resourceType)} AND ${codeIs(req.resourceType, sort.code, p)} AND s.id = m.id GROUP BY m.id`;
   const reverse = req.cursor?.dir === 'prev';
   const key: Key = { expr: 'r.k0', cast: sortCast(sort), desc: reverse ? !sort.descending : sort.descending, nullsLast: !reverse };
   const where = req.cursor ? ` WHERE ${afterCondition([key], req.cursor.keys, req.cursor.id, reverse, p)}` : '';
@@ -786,15 +797,12 @@ async function searchSortedSets(q: Queryable, req: SearchRequest, m: MatchSet, s
 /** Targets of the given reference parameter from the given resources (_include). */
 export async function includeTargets(q: Queryable, sourceType: string, ids: string[], code: string, targetType?: string): Promise<{ resourceType: string; id: string }[]> {
   if (ids.length === 0) return [];
-  const params: unknown[] = [sourceType, ids, code];
-  let extra = '';
-  if (targetType) {
-    params.push(targetType);
-    extra = ' AND target_type = $4';
-  }
+  const p = new Params();
+  const where = [`s.resource_type = ${p.add(sourceType)}`, `s.id = ANY(${p.add(ids)}::text[])`, codeIs(sourceType, code, p), 's.target_id IS NOT NULL AND s.target_type IS NOT NULL'];
+  if (targetType) where.push(`s.target_type = ${p.add(targetType)}`);
   const r = await q.query<{ target_type: string; target_id: string }>(
-    `SELECT DISTINCT target_type, target_id FROM sp_reference WHERE resource_type = $1 AND id = ANY($2::text[]) AND code = $3 AND target_id IS NOT NULL AND target_type IS NOT NULL${extra}`,
-    params,
+    `SELECT DISTINCT s.target_type, s.target_id FROM sp_reference s WHERE ${where.join(' AND ')}`,
+    p.values,
   );
   return r.rows.map((x) => ({ resourceType: x.target_type, id: x.target_id }));
 }
@@ -802,9 +810,11 @@ export async function includeTargets(q: Queryable, sourceType: string, ids: stri
 /** Resources of sourceType whose reference parameter points at the given targets (_revinclude). */
 export async function revincludeSources(q: Queryable, sourceType: string, code: string, targetType: string, targetIds: string[]): Promise<{ resourceType: string; id: string }[]> {
   if (targetIds.length === 0) return [];
+  const p = new Params();
   const r = await q.query<{ id: string }>(
-    `SELECT DISTINCT id FROM sp_reference WHERE target_id = ANY($1::text[]) AND target_type = $2 AND code = $3 AND resource_type = $4`,
-    [targetIds, targetType, code, sourceType],
+    `SELECT DISTINCT s.id FROM sp_reference s
+      WHERE s.target_id = ANY(${p.add(targetIds)}::text[]) AND s.target_type = ${p.add(targetType)} AND ${codeIs(sourceType, code, p)} AND s.resource_type = ${p.add(sourceType)}`,
+    p.values,
   );
   return r.rows.map((x) => ({ resourceType: sourceType, id: x.id }));
 }

@@ -6,6 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { buildIndexRows, type IndexRows } from '../../src/fhir/index-values.js';
 import { patientCompartments } from '../../src/fhir/compartments.js';
+import { compositeParamsFor, searchParam } from '../../src/fhir/search-parameters.js';
 import { FIXTURES, readJsonFile } from '../helpers/fixtures.js';
 
 // The index rows of every official R4 example, as buildIndexRows gave them when this test was written
@@ -49,6 +50,25 @@ describe('buildIndexRows', () => {
     assert.deepEqual(rows.token.filter((t) => t.code === 'status' || t.code === 'category').map((t) => t.value), ['vital-signs', 'final']);
   });
 
+  it('stores the combo parameters as the rows of the parameters they unite, once', () => {
+    const bp = buildIndexRows(rewritten(byId('8fe490f1-a513-442f-a67e-3243ad3ce6a5')));
+    const all = [...bp.token, ...bp.quantity, ...bp.reference].map((r) => r.code);
+    assert.deepEqual(all.filter((c) => c.startsWith('combo-') || c === 'patient'), []);
+    // what they read instead, found from the definitions' expressions
+    assert.deepEqual(searchParam('Observation', 'combo-code')?.storedAs, { codes: ['code', 'component-code'] });
+    assert.deepEqual(searchParam('Observation', 'combo-value-quantity')?.storedAs, { codes: ['component-value-quantity', 'value-quantity'] });
+    assert.equal(searchParam('Observation', 'combo-code')?.uniqueRows, false);
+    assert.deepEqual(compositeParamsFor('Observation').get('combo-code-value-quantity')?.parts?.map((c) => c.code), ['code-value-quantity', 'component-code-value-quantity']);
+    // a parameter of its own stays as it is
+    assert.equal(searchParam('Observation', 'code')?.storedAs, undefined);
+    assert.equal(searchParam('Claim', 'patient')?.storedAs, undefined);
+    // the rows the unions read are there: the panel's code and both components' codes and values
+    const codes = (code: string): (string | null)[] => bp.token.filter((t) => t.code === code && t.system === 'http://loinc.org').map((t) => t.value);
+    assert.deepEqual(codes('code'), ['55284-4']);
+    assert.deepEqual(codes('component-code').sort(), ['8462-4', '8480-6']);
+    assert.equal(bp.quantity.filter((q) => q.code === 'component-value-quantity').length, 2);
+  });
+
   it('indexes a reference by its target type and id, and patient only when it names a Patient', () => {
     const raw = byId('8fe490f1-a513-442f-a67e-3243ad3ce6a5');
     const before = buildIndexRows(raw);
@@ -59,16 +79,18 @@ describe('buildIndexRows', () => {
     const stored = rewritten(raw);
     const rows = buildIndexRows(stored);
     const patient = { targetType: 'Patient', targetId: '0cd536b8-674b-4bae-b0b0-181400ffc022', url: 'Patient/0cd536b8-674b-4bae-b0b0-181400ffc022' };
-    assert.deepEqual(rowsOf(rows, 'reference', 'patient'), [{ code: 'patient', ...patient }]);
     assert.deepEqual(rowsOf(rows, 'reference', 'subject'), [{ code: 'subject', ...patient }]);
+    // patient is the subject where it is a Patient: stored once, as the subject row (storage-aliases.ts)
+    assert.deepEqual(rowsOf(rows, 'reference', 'patient'), []);
+    assert.deepEqual(searchParam('Observation', 'patient')?.storedAs, { codes: ['subject'], targetType: 'Patient' });
     assert.deepEqual(rowsOf(rows, 'reference', 'encounter'), [
       { code: 'encounter', targetType: 'Encounter', targetId: 'ae94ed8d-428f-4f73-aa57-0cca34288132', url: 'Encounter/ae94ed8d-428f-4f73-aa57-0cca34288132' },
     ]);
     assert.deepEqual(patientCompartments(stored, rows.reference), ['0cd536b8-674b-4bae-b0b0-181400ffc022']);
-    // a reference to another type is not the patient parameter's
+    // a reference to another type places the Observation in no Patient's compartment
     const group = buildIndexRows({ ...stored, subject: { reference: 'Group/g1' } } as Resource);
-    assert.deepEqual(rowsOf(group, 'reference', 'patient'), []);
     assert.deepEqual(rowsOf(group, 'reference', 'subject'), [{ code: 'subject', targetType: 'Group', targetId: 'g1', url: 'Group/g1' }]);
+    assert.deepEqual(patientCompartments(stored, group.reference), []);
   });
 
   it('indexes an Encounter period as the instants from its start to the end of its end', () => {
@@ -77,7 +99,8 @@ describe('buildIndexRows', () => {
     assert.deepEqual(rowsOf(rows, 'date', 'date'), [{ code: 'date', lo: '2012-02-19T16:05:17.000Z', hi: '2012-02-19T16:35:17.999Z' }]);
     assert.deepEqual(rowsOf(rows, 'token', 'class'), [{ code: 'class', system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', value: 'AMB', text: null }]);
     assert.deepEqual(rowsOf(rows, 'reference', 'participant').map((r) => r.targetType), ['Practitioner']);
-    assert.deepEqual(rowsOf(rows, 'reference', 'practitioner').map((r) => r.targetType), ['Practitioner']);
+    // practitioner is the participant where it is a Practitioner: no rows of its own
+    assert.deepEqual(rowsOf(rows, 'reference', 'practitioner'), []);
     // an open period: from its start to infinity; a period at day precision spans the whole day
     const open = buildIndexRows({ ...enc, period: { start: '2012-02-19' } } as Resource);
     assert.deepEqual(rowsOf(open, 'date', 'date'), [{ code: 'date', lo: '2012-02-19T00:00:00.000Z', hi: 'infinity' }]);

@@ -242,15 +242,16 @@ class Oracle {
 // ---- search generation from the data --------------------------------------------------------------
 const PARAMS: Record<string, string[]> = {
   Patient: ['name', 'family', 'given', 'gender', 'birthdate', 'identifier', 'address-city', 'address-postalcode', 'deceased', 'general-practitioner', 'telecom'],
-  Encounter: ['status', 'class', 'type', 'date', 'subject', 'patient', 'participant', 'service-provider', 'reason-code'],
-  Observation: ['code', 'status', 'category', 'date', 'subject', 'encounter', 'value-quantity', 'value-concept'],
-  Condition: ['code', 'clinical-status', 'onset-date', 'abatement-date', 'subject', 'encounter', 'verification-status'],
+  Encounter: ['status', 'class', 'type', 'date', 'subject', 'patient', 'participant', 'practitioner', 'service-provider', 'reason-code'],
+  // (patient, practitioner and the combo parameters are read from other parameters' rows: storage-aliases.ts)
+  Observation: ['code', 'status', 'category', 'date', 'subject', 'patient', 'encounter', 'value-quantity', 'value-concept', 'combo-code', 'combo-value-quantity', 'combo-value-concept'],
+  Condition: ['code', 'clinical-status', 'onset-date', 'abatement-date', 'subject', 'patient', 'encounter', 'verification-status'],
   Procedure: ['code', 'status', 'date', 'subject', 'encounter'],
   Claim: ['status', 'use', 'created', 'patient', 'provider', 'priority'],
   ExplanationOfBenefit: ['status', 'created', 'patient', 'provider', 'claim'],
   Immunization: ['vaccine-code', 'date', 'status', 'patient'],
   MedicationRequest: ['code', 'status', 'intent', 'authoredon', 'subject'],
-  DiagnosticReport: ['code', 'status', 'category', 'date', 'subject', 'encounter'],
+  DiagnosticReport: ['code', 'status', 'category', 'date', 'subject', 'patient', 'encounter'],
   CarePlan: ['category', 'status', 'date', 'subject', 'intent'],
   Organization: ['name', 'identifier', 'address-city', 'type'],
   Practitioner: ['name', 'family', 'identifier', 'gender', 'address-state'],
@@ -328,11 +329,11 @@ function generate(o: Oracle, n: number): { type: string; criteria: Criterion[]; 
     const roll = rand();
     if (roll < 0.08 && ['Observation', 'Encounter', 'Condition', 'Procedure'].includes(type)) {
       const name = pick(o.byType('Patient').flatMap((p) => (p as { name?: { family?: string }[] }).name ?? []).map((x) => x.family).filter((x): x is string => !!x));
-      criteria.push({ name: 'subject:Patient.family', value: name.slice(0, 4) });
+      criteria.push({ name: `${rand() < 0.5 ? 'subject' : 'patient'}:Patient.family`, value: name.slice(0, 4) });
     } else if (roll < 0.14 && type === 'Patient') {
       const obs = pick(o.byType('Condition'));
       const code = tokensOf(o.values(obs, o.param('Condition', 'code'))[0]!)[0]?.code;
-      if (code) criteria.push({ name: '_has:Condition:subject:code', value: code });
+      if (code) criteria.push({ name: `_has:Condition:${rand() < 0.5 ? 'subject' : 'patient'}:code`, value: code });
     }
     // a closed date range (two filters on one parameter): one row must satisfy both only when the
     // parameter has one value per resource, otherwise each filter may match another value
