@@ -55,15 +55,20 @@ export async function deferredSearchIndexes(q: Queryable): Promise<string[]> {
 }
 
 /**
- * Builds the indexes set aside again, the largest tables' first; on PostgreSQL two at a time (on two
+ * Builds the indexes set aside again, the longest builds first; on PostgreSQL two at a time (on two
  * connections; the server may add its own parallel workers to each). An index another process is
  * building is skipped. Returns the names built here.
  */
 export async function restoreSearchIndexes(db: Db): Promise<string[]> {
+  // The longest builds first, so the two builders end together rather than one long build running
+  // alone at the end: a GiST index (built entry by entry: the date spans take as long as the largest
+  // B-tree), then by the table's size on disk (relpages is still 0 after a load), the resource and
+  // history tables last (their bytes are JSON: few rows to sort).
   const pending = await db.query<{ name: string }>(
     `SELECT d.name FROM search_index_deferred d
        LEFT JOIN pg_class t ON t.relname = d.table_name AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-      ORDER BY coalesce(t.relpages, 0) DESC, d.name`,
+      ORDER BY d.definition ILIKE '% USING gist %' DESC, d.table_name IN ('resource', 'resource_history'),
+               coalesce(pg_relation_size(t.oid), 0) DESC, d.name`,
   );
   const queue = pending.rows.map((r) => r.name);
   const built: string[] = [];
