@@ -72,14 +72,9 @@ export function storageAliases(resourceType: string, params: ReadonlyMap<string,
       if (base) out.set(p.code, { codes: [base.code], targetType: m[2] as string });
       continue;
     }
-    if (mine.length < 2) continue;
-    // every term of the union is exactly one other parameter's (of the same type), and no term is left over
-    const cover = [...params.values()].filter((q) => {
-      const theirs = terms.get(q.code) as string[];
-      return q !== p && q.type === p.type && theirs.length > 0 && theirs.length < mine.length && theirs.every((t) => mine.includes(t));
-    });
-    const covered = cover.flatMap((q) => terms.get(q.code) as string[]);
-    if (cover.length >= 2 && covered.length === mine.length && sameTerms(covered, mine)) out.set(p.code, { codes: cover.map((q) => q.code).sort() });
+    // every term of the union is exactly one other parameter's (of the same type)
+    const cover = exactCover(mine, [...params.values()].filter((q) => q !== p && q.type === p.type), (q) => terms.get(q.code) as string[]);
+    if (cover) out.set(p.code, { codes: cover.map((q) => q.code).sort() });
   }
   // an alias of an alias would read rows nobody writes
   for (const [code, a] of out) if (a.codes.some((c) => out.has(c))) out.delete(code);
@@ -90,17 +85,27 @@ export function storageAliases(resourceType: string, params: ReadonlyMap<string,
 export function compositeUnions<C extends Composite>(resourceType: string, composites: ReadonlyMap<string, C>): Map<string, C[]> {
   const out = new Map<string, C[]>();
   const components = (c: C): string => (c.definition.component ?? []).map((x) => x.expression ?? '').join(' ; ');
+  const bases = (c: C): string[] => unionTerms(resourceType, c.definition.expression ?? '');
   for (const c of composites.values()) {
-    const mine = unionTerms(resourceType, c.definition.expression ?? '');
-    if (mine.length < 2) continue;
-    const cover = [...composites.values()].filter((q) => {
-      const theirs = unionTerms(resourceType, q.definition.expression ?? '');
-      return q !== c && components(q) === components(c) && theirs.length > 0 && theirs.length < mine.length && theirs.every((t) => mine.includes(t));
-    });
-    const covered = cover.flatMap((q) => unionTerms(resourceType, q.definition.expression ?? ''));
-    if (cover.length >= 2 && covered.length === mine.length && sameTerms(covered, mine)) out.set(c.code, cover);
+    // every base of the union is exactly one other composite's, pairing the same components
+    const cover = exactCover(bases(c), [...composites.values()].filter((q) => q !== c && components(q) === components(c)), bases);
+    if (cover) out.set(c.code, cover);
   }
   return out;
+}
+
+/**
+ * The candidates whose terms partition `mine` (two or more, each holding some of its terms and
+ * nothing else, together all of them once), or undefined.
+ */
+function exactCover<T>(mine: string[], candidates: T[], termsOf: (t: T) => string[]): T[] | undefined {
+  if (mine.length < 2) return undefined;
+  const cover = candidates.filter((q) => {
+    const theirs = termsOf(q);
+    return theirs.length > 0 && theirs.length < mine.length && theirs.every((t) => mine.includes(t));
+  });
+  const covered = cover.flatMap(termsOf);
+  return cover.length >= 2 && covered.length === mine.length && sameTerms(covered, mine) ? cover : undefined;
 }
 
 function sameTerms(a: string[], b: string[]): boolean {
