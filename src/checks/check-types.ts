@@ -5,7 +5,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
-import { searchParam } from '../fhir/search-parameters.js';
+import { storedCodeCondition } from '../fhir/search-parameters.js';
 import { firstString, pathStrings, pathValues, toJsonPath } from './path.js';
 import type { CheckInstance, MemoryContext, SqlScope } from './types.js';
 
@@ -500,7 +500,7 @@ const hasRelated: CheckType = {
     return {
       applies: `${whenSql(whenOf(i))}${via === 'self' ? '' : ` AND ${isRelRef(first(via))}`}`,
       bad: `NOT EXISTS (SELECT 1 FROM sp_reference s JOIN resource o ON o.resource_type = s.resource_type AND o.id = s.id AND NOT o.deleted
-        WHERE s.resource_type = ${lit(str(i, 'relatedType'))} AND ${storedCodeSql(str(i, 'relatedType'), str(i, 'relatedParam'))}
+        WHERE s.resource_type = ${lit(str(i, 'relatedType'))} AND ${storedCodeCondition(str(i, 'relatedType'), str(i, 'relatedParam'), lit)}
           AND s.target_type = ${target.type} AND s.target_id = ${target.id} AND ${whenSql(rw, 'o.content')})`,
     };
   },
@@ -539,11 +539,4 @@ export function checkType(name: string): CheckType {
   const t = CHECK_TYPES[name];
   if (!t) throw new Error(`Unknown check type ${name}`);
   return t;
-}
-
-/** The rows of a reference parameter in sp_reference (alias s), where an aliased one's are stored (storage-aliases.ts). */
-function storedCodeSql(resourceType: string, code: string): string {
-  const at = searchParam(resourceType, code)?.storedAs;
-  if (!at) return `s.code = ${lit(code)}`;
-  return `s.code IN (${at.codes.map(lit).join(', ')})${at.targetType ? ` AND s.target_type = ${lit(at.targetType)}` : ''}`;
 }

@@ -91,6 +91,18 @@ export function searchParam(resourceType: string, code: string): SearchParam | u
   return searchParamsFor(resourceType).get(code);
 }
 
+/**
+ * The SQL condition selecting a parameter's index rows (table alias `s`): its own code, or where an
+ * aliased parameter's rows are stored (storedAs). `value` renders a value: a bind parameter or a
+ * quoted literal.
+ */
+export function storedCodeCondition(resourceType: string, code: string, value: (v: string) => string, s = 's'): string {
+  const at = searchParam(resourceType, code)?.storedAs;
+  if (!at) return `${s}.code = ${value(code)}`;
+  const codes = at.codes.length === 1 ? `${s}.code = ${value(at.codes[0] as string)}` : `${s}.code IN (${at.codes.map(value).join(', ')})`;
+  return at.targetType ? `${codes} AND ${s}.target_type = ${value(at.targetType)}` : codes;
+}
+
 /** Types a composite's second component can have (its rows go to that type's index table). */
 export type CompositeValueType = 'token' | 'quantity' | 'date' | 'string' | 'number' | 'uri';
 const COMPOSITE_VALUE_TYPES = new Set<string>(['token', 'quantity', 'date', 'string', 'number', 'uri']);

@@ -2,7 +2,7 @@
 import { dateRange } from '../fhir/dates.js';
 import { compositeKey, normaliseString, parseReference } from '../fhir/index-values.js';
 import { badRequest, notSupported } from '../fhir/outcomes.js';
-import { compositeParamsFor, searchParam, type CompositeParam } from '../fhir/search-parameters.js';
+import { compositeParamsFor, storedCodeCondition, type CompositeParam } from '../fhir/search-parameters.js';
 import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type SortKey } from '../fhir/search-request.js';
 import { ACT_CODE, CONFIDENTIALITY, CUSTODIAN_SYSTEM_PREFIX } from '../security/labels.js';
 import type { Queryable } from './db.js';
@@ -32,10 +32,7 @@ export function whereClause(resourceType: string, filters: Filter[], p: Params, 
  * rows pointing at a Patient, `combo-code` the rows of `code` and `component-code`).
  */
 export function codeIs(resourceType: string, code: string, p: Params, s = 's'): string {
-  const at = searchParam(resourceType, code)?.storedAs;
-  if (!at) return `${s}.code = ${p.add(code)}`;
-  const codes = at.codes.length === 1 ? `${s}.code = ${p.add(at.codes[0])}` : `${s}.code IN (${at.codes.map((c) => p.add(c)).join(', ')})`;
-  return at.targetType ? `${codes} AND ${s}.target_type = ${p.add(at.targetType)}` : codes;
+  return storedCodeCondition(resourceType, code, (v) => p.add(v), s);
 }
 
 function idsIn(table: string, resourceType: string, code: string, cond: string, p: Params): string {
