@@ -341,7 +341,7 @@ async function previousCompartments(tx: Queryable, updated: WriteResult[]): Prom
   const out = new Map<string, string[]>();
   if (updated.length === 0) return out;
   const rows = (await tx.query<{ resource_type: string; id: string; content: Resource | string }>(
-    `SELECT h.resource_type, h.id, h.content FROM resource_history h
+    `SELECT h.resource_type, h.id, h.content FROM resource_version h
        JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(t, i, v) ON h.resource_type = k.t AND h.id = k.i AND h.version_id = k.v
       WHERE NOT h.deleted`,
     [updated.map((r) => r.resourceType), updated.map((r) => r.id), updated.map((r) => r.versionId - 1)],

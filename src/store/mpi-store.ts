@@ -272,7 +272,7 @@ export function possibleOverlayTask(patientId: string, fromVersion: number, toVe
 /** Patients whose history looks like two people, as review Tasks (existing ones are kept). */
 async function overlayTasks(q: Queryable, now: Date): Promise<WriteRequest[]> {
   const r = await q.query<{ id: string; version_id: number; content: unknown }>(
-    `SELECT h.id, h.version_id, h.content FROM resource_history h
+    `SELECT h.id, h.version_id, h.content FROM resource_version h
       WHERE h.resource_type = 'Patient' AND h.content IS NOT NULL
         AND h.id IN (SELECT id FROM resource WHERE resource_type = 'Patient' AND version_id > 1 AND NOT deleted)
       ORDER BY h.id, h.version_id`,
@@ -472,7 +472,7 @@ export async function unmergePatients(db: Db, provenanceId: string, who = 'custo
       );
     }
     const before = await tx.query<{ resource_type: string; id: string; content: unknown }>(
-      `SELECT h.resource_type, h.id, h.content FROM resource_history h
+      `SELECT h.resource_type, h.id, h.content FROM resource_version h
          JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(t, i, v) ON h.resource_type = k.t AND h.id = k.i AND h.version_id = k.v`,
       [steps.map((s) => s.resourceType), steps.map((s) => s.id), steps.map((s) => s.mergedVersion - 1)],
     );

@@ -270,23 +270,12 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
     await q.copyIn('resource', ['resource_type', 'id', 'version_id', 'last_updated', 'deleted', 'content_hash', 'compartments', 'content'],
       copyRows(fresh, (r) => [copyText(r.t), copyText(r.id), String(r.v), lu, r.deleted ? 't' : 'f', copyText(r.hash), copyText(arrayText(r.comps ? r.comps.split(',') : [])), r.json === null ? '{}' : copyText(r.json)]));
   }
-  // The history row of each resource's new current version is copied from its resource row by the
-  // server (its JSON is sent and parsed once); earlier versions written by this same write, and
-  // deletes, are sent.
-  const current = new Map(rows.map((r) => [key(r.t, r.id), r.v]));
-  const fromRow = hist.filter((h) => !h.deleted && current.get(key(h.t, h.id)) === h.v);
-  const sent = hist.filter((h) => h.deleted || current.get(key(h.t, h.id)) !== h.v);
-  if (fromRow.length) {
-    await q.query(
-      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-       SELECT r.resource_type, r.id, r.version_id, r.last_updated, false, x.m, r.content
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS x(t, i, m) JOIN resource r ON r.resource_type = x.t AND r.id = x.i`,
-      [fromRow.map((h) => h.t), fromRow.map((h) => h.id), fromRow.map((h) => h.method)],
-    );
-  }
-  if (sent.length) {
+  // History rows by COPY; the current version's holds no JSON (the resource row has it: see the
+  // resource_version view, migration 043), earlier versions written by this same write do.
+  if (hist.length) {
+    const current = currentVersions(rows);
     await q.copyIn('resource_history', ['resource_type', 'id', 'version_id', 'last_updated', 'deleted', 'method', 'content'],
-      copyRows(sent, (h) => [copyText(h.t), copyText(h.id), String(h.v), lu, h.deleted ? 't' : 'f', copyText(h.method), h.json === null ? '\\N' : copyText(h.json)]));
+      copyRows(hist, (h) => [copyText(h.t), copyText(h.id), String(h.v), lu, h.deleted ? 't' : 'f', copyText(h.method), h.json === null || isCurrent(h, current) ? '\\N' : copyText(h.json)]));
   }
   const copies = rows.map((r) => (r.index === undefined || Array.isArray(r.index) ? r.index : indexCopyText(r.t, r.id, r.index)));
   for (let i = 0; i < INDEX_TABLES.length; i++) {
@@ -294,6 +283,16 @@ async function persist(q: Queryable, rows: FinalRow[], hist: HistoryRow[], lastU
     const t = INDEX_TABLES[i] as (typeof INDEX_TABLES)[number];
     if (data) await q.copyIn(t.table, ['resource_type', 'id', ...t.cols], data);
   }
+}
+
+/** Each written resource's final version. */
+function currentVersions(rows: FinalRow[]): Map<string, number> {
+  return new Map(rows.map((r) => [key(r.t, r.id), r.v]));
+}
+
+/** A history row that is its resource's current version (not a deletion): its JSON is the resource row's. */
+function isCurrent(h: HistoryRow, current: Map<string, number>): boolean {
+  return !h.deleted && current.get(key(h.t, h.id)) === h.v;
 }
 
 /** A resource's index rows as COPY text: one string per index table, in INDEX_TABLES order. */
@@ -328,8 +327,20 @@ function persistStatement(rows: FinalRow[], hist: HistoryRow[], replaced: { t: s
     return n;
   };
   const rj = rows.map((r) => doc(r.json));
-  const hj = hist.map((h) => doc(h.json));
+  const current = currentVersions(rows);
+  const hj = hist.map((h) => (isCurrent(h, current) ? null : doc(h.json)));
   const ctes: string[] = [];
+  // The versions these rows replace get their JSON into their history rows before the resource
+  // rows change (every part of one statement reads the store as it was before it).
+  const kept = rows.filter((r) => r.exists);
+  if (kept.length) {
+    ctes.push(`kept AS (
+    UPDATE resource_history h SET content = cur.content
+      FROM resource cur JOIN unnest(${p(kept.map((r) => r.t))}::text[], ${p(kept.map((r) => r.id))}::text[]) AS k(t, i) ON cur.resource_type = k.t AND cur.id = k.i
+     WHERE h.resource_type = cur.resource_type AND h.id = cur.id AND h.version_id = cur.version_id
+       AND h.content IS NULL AND NOT h.deleted AND NOT cur.deleted
+    RETURNING 1)`);
+  }
   // (a write that only deletes index rows has neither, and no parameter may go unused)
   const lu = rows.length || hist.length ? p(lastUpdated) : '';
   if (rows.length || hist.length) ctes.push(`docs AS (SELECT n, e FROM jsonb_array_elements(${p(`[${docs.join(',')}]`)}::jsonb) WITH ORDINALITY AS x(e, n))`);
@@ -472,7 +483,7 @@ export async function readResource(q: Queryable, resourceType: string, id: strin
 
 export async function readVersion(q: Queryable, resourceType: string, id: string, versionId: number): Promise<StoredResource> {
   const r = await q.query<ResourceRow>(
-    `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
+    `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_version
       WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
     [resourceType, id, versionId],
   );
@@ -514,7 +525,7 @@ export async function readHistory(q: Queryable, h: HistoryQuery): Promise<{ entr
   const total = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_history ${w}`, params);
   params.push(h.count, h.offset);
   const r = await q.query<ResourceRow & { method: string }>(
-    `SELECT resource_type, id, version_id, last_updated, deleted, method, content FROM resource_history ${w}
+    `SELECT resource_type, id, version_id, last_updated, deleted, method, content FROM resource_version ${w}
       ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
     params,
   );

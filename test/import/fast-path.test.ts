@@ -144,7 +144,7 @@ describe('import fast path', () => {
         assert.ok(reference.created > 500 && reference.updated >= 1 && reference.warnings > 0, JSON.stringify({ ...reference, failures: undefined }));
         const a = await assertSameRows(fast, slow);
         // the resource written twice in one file has both versions in its history, each with its own JSON
-        const twice = await fast.query<{ version_id: number; gender: string }>(`SELECT version_id, content->>'gender' AS gender FROM resource_history WHERE resource_type = 'Patient' AND id = 'fp-6' ORDER BY version_id`);
+        const twice = await fast.query<{ version_id: number; gender: string }>(`SELECT version_id, content->>'gender' AS gender FROM resource_version WHERE resource_type = 'Patient' AND id = 'fp-6' ORDER BY version_id`);
         assert.deepEqual(twice.rows.map((r) => [Number(r.version_id), r.gender]), [[1, 'female'], [2, 'male']]);
         // a re-import (prepared on this thread) of files the update did not touch changes nothing
         const again = await importFiles({ db: fast, strict: false }, files.slice(1, 3), undefined, { workers: 0 });

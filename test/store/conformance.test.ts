@@ -34,6 +34,37 @@ for (const backend of backends()) {
       assert.deepEqual(h.entries.map((e) => e.versionId), [2, 1]);
     });
 
+    it('keeps each version\'s JSON once (the current one in its resource row) and reads every version back through updates, a large write, a delete and a re-create', async () => {
+      const family = (v: number): string => `Once${v}`;
+      const write = (v: number): Resource => patient('once', { name: [{ family: family(v) }] });
+      // a large write (COPY) updating it among 40 others
+      const others = (v: number): { resourceType: string; id: string; method: 'PUT'; resource: Resource }[] =>
+        Array.from({ length: 40 }, (_, i) => ({ resourceType: 'Patient', id: `once-o${i}`, method: 'PUT' as const, resource: patient(`once-o${i}`, { name: [{ family: `Other${v}` }] }) }));
+      await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Patient', id: 'once', method: 'PUT', resource: write(1) }]));
+      await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Patient', id: 'once', method: 'PUT', resource: write(2) }]));
+      await db.transaction((tx) => writeResources(tx, [...others(3), { resourceType: 'Patient', id: 'once', method: 'PUT', resource: write(3) }]));
+      await db.transaction((tx) => writeResources(tx, [...others(4), { resourceType: 'Patient', id: 'once', method: 'PUT', resource: write(4) }]));
+      await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Patient', id: 'once', method: 'DELETE' }]));
+      await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Patient', id: 'once', method: 'PUT', resource: write(6) }]));
+      const familyOf = (r: Resource): string | undefined => (r as { name?: { family?: string }[] }).name?.[0]?.family;
+      for (const v of [1, 2, 3, 4, 6]) {
+        const got = await readVersion(db, 'Patient', 'once', v);
+        assert.equal(familyOf(got.resource), family(v), `version ${v}`);
+        assert.equal(got.resource.meta?.versionId, String(v));
+      }
+      await assert.rejects(readVersion(db, 'Patient', 'once', 5), (e: OperationOutcomeError) => e.status === 410);
+      const h = await readHistory(db, { resourceType: 'Patient', id: 'once', count: 10, offset: 0 });
+      assert.deepEqual(h.entries.map((e) => [e.versionId, e.deleted ? 'deleted' : familyOf(e.resource)]), [[6, family(6)], [5, 'deleted'], [4, family(4)], [3, family(3)], [2, family(2)], [1, family(1)]]);
+      // stored: the history rows of earlier versions hold their JSON; the current version's, and the
+      // deletion's, none (the other patients' second versions are their current ones)
+      const rows = await db.query<{ version_id: number; has: boolean }>(`SELECT version_id, content IS NOT NULL AS has FROM resource_history WHERE resource_type = 'Patient' AND id = 'once' ORDER BY version_id`);
+      assert.deepEqual(rows.rows.map((r) => [Number(r.version_id), r.has]), [[1, true], [2, true], [3, true], [4, true], [5, false], [6, false]]);
+      const other = await db.query<{ version_id: number; has: boolean }>(`SELECT version_id, content IS NOT NULL AS has FROM resource_history WHERE resource_type = 'Patient' AND id = 'once-o7' ORDER BY version_id`);
+      assert.deepEqual(other.rows.map((r) => [Number(r.version_id), r.has]), [[1, true], [2, false]]);
+      assert.equal(familyOf((await readVersion(db, 'Patient', 'once-o7', 1)).resource), 'Other3');
+      assert.equal(familyOf((await readVersion(db, 'Patient', 'once-o7', 2)).resource), 'Other4');
+    });
+
     it('does not create a version for a write that changes nothing, whatever the key order', async () => {
       const [a] = await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Patient', id: 'same', method: 'PUT', resource: patient('same') }]));
       const reordered = { birthDate: '1970-05-01', gender: 'female', name: [{ given: ['Ann'], family: 'Zeta' }], id: 'same', resourceType: 'Patient' } as Resource;
