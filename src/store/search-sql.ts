@@ -581,7 +581,8 @@ async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[],
     // total from one statement) rather than walked in id order in the hope of an early page
     const first = Math.min(searchTuning.firstCount, limit);
     const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sets[0]} LIMIT ${first + 1}) c`, [...p.values]);
-    return { sql: matchSet(sets, negatives, unique), small: Number(r.rows[0]?.n ?? Infinity) <= first };
+    const n = Number(r.rows[0]?.n ?? Infinity);
+    return { sql: matchSet(sets, negatives, unique), small: n <= first, rows: n <= first ? n : undefined };
   }
   // Every set is counted (negatives too, so the statement uses each parameter of the search), first
   // up to a thousand ids (a patient's observations are found without reading 20,000 vital signs),
@@ -654,15 +655,17 @@ async function drivenMatchSet(q: Queryable, sets: string[], negatives: string[],
       ...negatives.map((x, j) => (hashed(sets.length + j) ? `m.id NOT IN (${x})` : `NOT ${probe(x)}`)),
     ];
     const stream = sets[largest] as string;
-    return { sql: `SELECT ${unique.has(stream) ? '' : 'DISTINCT '}m.id FROM (${stream}) m WHERE ${flipped.join(' AND ')}`, small: true };
+    return { sql: `SELECT ${unique.has(stream) ? '' : 'DISTINCT '}m.id FROM (${stream}) m WHERE ${flipped.join(' AND ')}`, small: true, rows: driver };
   }
-  return { sql: `SELECT m.id FROM (SELECT ${unique.has(driving) ? '' : 'DISTINCT '}d.id FROM (${driving}) d) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`, small: true };
+  return { sql: `SELECT m.id FROM (SELECT ${unique.has(driving) ? '' : 'DISTINCT '}d.id FROM (${driving}) d) m${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`, small: true, rows: driver };
 }
 
 interface MatchSet {
   sql: string;
   /** Driven by a set of at most searchTuning.driverLimit ids: cheap to read whole. */
   small: boolean;
+  /** When small: the driving set's size, counted (at least the number of matches). */
+  rows?: number;
 }
 
 /**
@@ -777,8 +780,17 @@ async function searchSortedSets(q: Queryable, req: SearchRequest, m: MatchSet, s
   if (req.summary === 'count' || req.count === 0) return { ids: [], total, hasNext: false, hasPrev: false };
   const table = tableFor(sort.type);
   const col = { sp_token: 'value', sp_string: 'norm', sp_date: sort.descending ? 'hi' : 'lo', sp_reference: 'url', sp_number: 'value', sp_quantity: 'value', sp_uri: 'value' }[table];
-  const keyed = `SELECT m.id, ${sort.descending ? 'max' : 'min'}(s.${col}) AS k0 FROM (${set}) m
-    LEFT JOIN ${table} s ON s.resource_type = ${p.add(req.resourceType)} AND ${codeIs(req.resourceType, sort.code, p)} AND s.id = m.id GROUP BY m.id`;
+  const agg = sort.descending ? 'max' : 'min';
+  const keyRows = `SELECT s.id, s.${col} FROM ${table} s WHERE s.resource_type = ${p.add(req.resourceType)} AND ${codeIs(req.resourceType, sort.code, p)}`;
+  // Many matches whose keys are few rows in all (4,158 open deficiency Tasks, every Task's
+  // authored-on): the key rows are read once and hashed against the matches, rather than one index
+  // probe per match. The planner cannot choose this itself: it sees the intersection as a couple of
+  // rows (a hashed "IN ... IS TRUE" has no estimate) and probes.
+  const keyed = (await keysHashed(q, m, keyRows, p.values))
+    ? `WITH m AS MATERIALIZED (${set}),
+      k AS (SELECT s.id, ${agg}(s.${col}) AS k0 FROM (${keyRows}) s WHERE (s.id IN (SELECT id FROM m)) IS TRUE GROUP BY s.id)
+      SELECT k.id, k.k0 FROM k UNION ALL SELECT m.id, NULL FROM m WHERE (m.id IN (SELECT id FROM k)) IS NOT TRUE`
+    : `SELECT m.id, ${agg}(s.${col}) AS k0 FROM (${set}) m LEFT JOIN (${keyRows}) s ON s.id = m.id GROUP BY m.id`;
   const reverse = req.cursor?.dir === 'prev';
   const key: Key = { expr: 'r.k0', cast: sortCast(sort), desc: reverse ? !sort.descending : sort.descending, nullsLast: !reverse };
   const where = req.cursor ? ` WHERE ${afterCondition([key], req.cursor.keys, req.cursor.id, reverse, p)}` : '';
@@ -789,6 +801,18 @@ async function searchSortedSets(q: Queryable, req: SearchRequest, m: MatchSet, s
     p.values,
   );
   return toPage(r.rows, req, together ? Number(r.rows[0]?.n ?? 0) : total, (row) => [keyText(row.k0)]);
+}
+
+/**
+ * Whether a sorted page reads its sort keys as one hashed set rather than probing them per match:
+ * when the matches were counted past firstCount, and the planner expects the key rows of the type
+ * (reliable: one parameter of one type, with extended statistics) to cost less than the probes.
+ */
+async function keysHashed(q: Queryable, m: MatchSet, keyRows: string, params: unknown[]): Promise<boolean> {
+  if (m.rows === undefined || m.rows <= searchTuning.firstCount) return false;
+  // (planned beside the match set, which types the parameters the key rows do not use)
+  const [keys] = await estimateRows(q, [keyRows, m.sql], params);
+  return (keys ?? Infinity) <= Math.min(m.rows * PROBE_COST, HASH_LIMIT);
 }
 
 /** Targets of the given reference parameter from the given resources (_include). */
