@@ -664,7 +664,10 @@ interface MatchSet {
   sql: string;
   /** Driven by a set of at most searchTuning.driverLimit ids: cheap to read whole. */
   small: boolean;
-  /** When small: the driving set's size, counted (at least the number of matches). */
+  /**
+   * When small: the driving set's size (at least the number of matches), as counted, or the
+   * planner's estimate when another set's count sent the search past counting it.
+   */
   rows?: number;
 }
 
