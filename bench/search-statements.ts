@@ -18,7 +18,7 @@ import { loadDefinitions } from '../src/fhir/definitions.js';
 import { parseSearchRequest } from '../src/fhir/search-request.js';
 import { searchIds } from '../src/store/search-sql.js';
 import { readResource } from '../src/store/repository.js';
-import { BENCH_DATABASE_URL, percentile } from './util.js';
+import { BENCH_DATABASE_URL, percentile, searchSamples } from './util.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -48,8 +48,7 @@ function timed(db: Db, log: { ms: number; sql: string }[]): Queryable {
 async function main(): Promise<void> {
   loadDefinitions();
   const db = await openStore({ databaseUrl: BENCH_DATABASE_URL });
-  const families = (await db.query<{ v: string }>(`SELECT DISTINCT norm AS v FROM sp_string WHERE resource_type = 'Patient' AND code = 'family' LIMIT 50`)).rows.map((r) => r.v);
-  const patients = (await db.query<{ v: string }>(`SELECT id AS v FROM resource WHERE resource_type = 'Patient' ORDER BY md5(id) LIMIT 50`)).rows.map((r) => r.v);
+  const { patients, families } = await searchSamples(db);
   if (!families.length || !patients.length) throw new Error('the database holds no patients: load it first (bench/dataset-checks.ts)');
   const log: { ms: number; sql: string }[] = [];
   const q = timed(db, log);

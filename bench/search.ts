@@ -17,7 +17,7 @@ import { openStore } from '../src/store/open.js';
 import { buildApp } from '../src/server/app.js';
 import { loadDefinitions } from '../src/fhir/definitions.js';
 import { waitForExport } from '../src/records/bulk-export.js';
-import { BENCH_DATABASE_URL, percentile } from './util.js';
+import { BENCH_DATABASE_URL, percentile, searchSamples } from './util.js';
 
 const ROUNDS = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 30);
 
@@ -38,8 +38,7 @@ async function main(): Promise<void> {
 
   // sample real values to search for
   const sample = async (sql: string): Promise<string[]> => (await db.query<{ v: string }>(sql)).rows.map((r) => r.v);
-  const patients = await sample(`SELECT id AS v FROM resource WHERE resource_type = 'Patient' ORDER BY md5(id) LIMIT 50`);
-  const families = await sample(`SELECT DISTINCT norm AS v FROM sp_string WHERE resource_type = 'Patient' AND code = 'family' LIMIT 50`);
+  const { patients, families } = await searchSamples(db);
   const births = await sample(`SELECT to_char(lo, 'YYYY-MM-DD') AS v FROM sp_date WHERE resource_type = 'Patient' AND code = 'birthdate' LIMIT 50`);
   const mrns = await sample(`SELECT system || '|' || value AS v FROM sp_token WHERE resource_type = 'Patient' AND code = 'identifier' AND system = 'http://hospital.smarthealthit.org' LIMIT 50`);
   const owners = await sample(`SELECT DISTINCT target_type || '/' || target_id AS v FROM sp_reference WHERE resource_type = 'Task' AND code = 'owner' LIMIT 50`);

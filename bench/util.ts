@@ -2,8 +2,21 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { openPg } from '../src/store/pg-adapter.js';
+import type { Queryable } from '../src/store/db.js';
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * The values the search benchmarks ask for, sampled from the loaded store the same way in each: 50
+ * patient ids (a stable pseudo-random order) and 50 family names.
+ */
+export async function searchSamples(db: Queryable): Promise<{ patients: string[]; families: string[] }> {
+  const sample = async (sql: string): Promise<string[]> => (await db.query<{ v: string }>(sql)).rows.map((r) => r.v);
+  return {
+    patients: await sample(`SELECT id AS v FROM resource WHERE resource_type = 'Patient' ORDER BY md5(id) LIMIT 50`),
+    families: await sample(`SELECT DISTINCT norm AS v FROM sp_string WHERE resource_type = 'Patient' AND code = 'family' LIMIT 50`),
+  };
+}
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
