@@ -1,5 +1,5 @@
 /** Canonical JSON and content hashes: two writes of the same content hash alike whatever their key order. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 
 /**
@@ -84,5 +84,6 @@ export function contentHash(resource: Resource): string {
     delete meta.lastUpdated;
   }
   const copy = { ...resource, meta: meta && Object.keys(meta).length ? meta : undefined };
-  return createHash('sha256').update(canonicalJson(copy)).digest('base64url').slice(0, 32);
+  // one-shot hash: no Hash object per resource (the import hashes every one)
+  return hash('sha256', canonicalJson(copy), 'base64url').slice(0, 32);
 }

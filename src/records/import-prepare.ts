@@ -201,7 +201,8 @@ function* prepareSteps(bundle: Bundle, file: string, strict: boolean, withLookup
     }
     const resource = p.resource as Resource;
     const t = storedFormTemplate(resource, e.id);
-    prepared.push({ ...e, hash: contentHash({ ...resource, id: e.id } as Resource), index: indexCopyText(e.resourceType, e.id, t.index), compartments: t.compartments, json: t.json });
+    // (the resource carries its id since rewriteReferences above: no copy to set it)
+    prepared.push({ ...e, hash: contentHash(resource.id === e.id ? resource : ({ ...resource, id: e.id } as Resource)), index: indexCopyText(e.resourceType, e.id, t.index), compartments: t.compartments, json: t.json });
     yield;
   }
   return { kind: 'ready', byType, resources, warnings, lookups, writes: prepared };
