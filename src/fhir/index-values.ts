@@ -353,10 +353,17 @@ function tokens(code: string, tv: TypedValue, out: TokenRow[]): void {
   switch (tv.type) {
     case 'CodeableConcept': {
       const text = str(o.text);
+      let said = false;
       for (const c of (o.coding as Obj[] | undefined) ?? []) {
-        out.push({ code, system: str(c.system), value: str(c.code), text: str(c.display) ?? text });
+        const shown = str(c.display) ?? text;
+        out.push({ code, system: str(c.system), value: str(c.code), text: shown });
+        if (text !== null && shown === text) said = true;
       }
-      if (text) out.push({ code, system: null, value: null, text });
+      // The concept's own text gets a row of its own (no system, no code) only when no coding's row
+      // carries it already: `:text` reads the text column of every row of the parameter, so a second
+      // row with the same text finds nothing more. (Synthea repeats the display as the text on almost
+      // every concept: a fifth of its token rows were such repeats.)
+      if (text && !said) out.push({ code, system: null, value: null, text });
       return;
     }
     case 'Coding':

@@ -29,10 +29,9 @@ describe('buildIndexRows', () => {
   it('indexes a blood pressure Observation by its components, their values and the composite pairs', () => {
     const rows = buildIndexRows(byId('8fe490f1-a513-442f-a67e-3243ad3ce6a5'));
     assert.deepEqual(rowsOf(rows, 'token', 'component-code'), [
+      // each concept's text is its coding's display: carried by the coding's row, no row of its own
       { code: 'component-code', system: 'http://loinc.org', value: '8462-4', text: 'Diastolic Blood Pressure' },
-      { code: 'component-code', system: null, value: null, text: 'Diastolic Blood Pressure' },
       { code: 'component-code', system: 'http://loinc.org', value: '8480-6', text: 'Systolic Blood Pressure' },
-      { code: 'component-code', system: null, value: null, text: 'Systolic Blood Pressure' },
     ]);
     const mmHg = { system: 'http://unitsofmeasure.org', unit: 'mm[Hg]' };
     assert.deepEqual(rowsOf(rows, 'quantity', 'component-value-quantity'), [
@@ -124,6 +123,25 @@ describe('buildIndexRows', () => {
     assert.deepEqual(rowsOf(withTime, 'date', 'birthdate'), rowsOf(rows, 'date', 'birthdate'));
     // an absent value gives no row
     assert.deepEqual(rowsOf(buildIndexRows({ ...p, birthDate: undefined } as Resource), 'date', 'birthdate'), []);
+  });
+
+  it('keeps a row for a concept text that no coding row carries, and none for one that repeats a display', () => {
+    const obs = byId('8fe490f1-a513-442f-a67e-3243ad3ce6a5') as Resource & { code: { coding: { system: string; code: string; display?: string }[]; text?: string } };
+    const coding = obs.code.coding[0] as { system: string; code: string; display?: string };
+    const codeRows = (code: Record<string, unknown>) => rowsOf(buildIndexRows({ ...obs, code } as Resource), 'token', 'code');
+    // the text says more than the display: both are searchable, the text from a row of its own
+    assert.deepEqual(codeRows({ coding: [coding], text: 'BP taken sitting' }), [
+      { code: 'code', system: coding.system, value: coding.code, text: coding.display },
+      { code: 'code', system: null, value: null, text: 'BP taken sitting' },
+    ]);
+    // a coding without a display carries the concept's text itself
+    assert.deepEqual(codeRows({ coding: [{ system: coding.system, code: coding.code }], text: 'BP taken sitting' }), [
+      { code: 'code', system: coding.system, value: coding.code, text: 'BP taken sitting' },
+    ]);
+    // the text repeats the second coding's display: no extra row
+    assert.deepEqual(codeRows({ coding: [{ ...coding, display: 'Other' }, coding], text: coding.display }).filter((r) => r.value === null), []);
+    // text alone: its row is the only one, so :missing and :text still see the concept
+    assert.deepEqual(codeRows({ text: 'Blood pressure, no code' }), [{ code: 'code', system: null, value: null, text: 'Blood pressure, no code' }]);
   });
 
   it('gives the rows it gave for every official R4 example', () => {
