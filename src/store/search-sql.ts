@@ -40,17 +40,28 @@ function idsIn(table: string, resourceType: string, code: string, cond: string, 
 }
 
 function filterSql(resourceType: string, f: Filter, p: Params, alias: string): string {
+  // A chain or _has whose own filter is a set of index rows needs nothing from the resource table:
+  // index rows exist only for current, undeleted resources, so the set says all the join to the
+  // resource rows would (type, not deleted) without reading a row of it per resource.
   if (f.has) {
     const h = f.has;
-    const sub = whereClause(h.resourceType, [h.filter], p, 'h');
+    const own = filterSql(h.resourceType, h.filter, p, 'h');
+    const inner = positiveSubquery(own, 'h');
+    const head = `s.resource_type = ${p.add(h.resourceType)} AND ${codeIs(h.resourceType, h.referenceCode, p)} AND s.target_type = ${p.add(resourceType)}`;
+    if (inner) return `${alias}.id IN (SELECT s.target_id AS id FROM sp_reference s WHERE ${head} AND s.id IN (${inner}))`;
+    const sub = `h.resource_type = ${p.add(h.resourceType)} AND NOT h.deleted AND ${own}`;
     return `${alias}.id IN (SELECT s.target_id AS id FROM sp_reference s JOIN resource h ON h.resource_type = s.resource_type AND h.id = s.id
-      WHERE s.resource_type = ${p.add(h.resourceType)} AND ${codeIs(h.resourceType, h.referenceCode, p)} AND s.target_type = ${p.add(resourceType)} AND ${sub})`;
+      WHERE ${head} AND ${sub})`;
   }
   if (f.chain) {
     const c = f.chain;
-    const sub = whereClause(c.resourceType, [c.filter], p, 'c');
+    const own = filterSql(c.resourceType, c.filter, p, 'c');
+    const inner = positiveSubquery(own, 'c');
+    const head = `s.resource_type = ${p.add(resourceType)} AND ${codeIs(resourceType, f.code, p)} AND s.target_type = ${p.add(c.resourceType)}`;
+    if (inner) return `${alias}.id IN (SELECT s.id FROM sp_reference s WHERE ${head} AND s.target_id IN (${inner}))`;
+    const sub = `c.resource_type = ${p.add(c.resourceType)} AND NOT c.deleted AND ${own}`;
     return `${alias}.id IN (SELECT s.id FROM sp_reference s JOIN resource c ON c.resource_type = s.target_type AND c.id = s.target_id
-      WHERE s.resource_type = ${p.add(resourceType)} AND ${codeIs(resourceType, f.code, p)} AND s.target_type = ${p.add(c.resourceType)} AND ${sub})`;
+      WHERE ${head} AND ${sub})`;
   }
   if (f.modifier === 'missing') {
     const missing = f.values[0] === 'true';
