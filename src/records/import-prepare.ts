@@ -11,7 +11,6 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { toOutcomeError } from '../fhir/outcomes.js';
-import { contentHash } from '../fhir/canonical.js';
 import type { LookupFn } from '../terminology/warnings.js';
 import { indexCopyText, storedFormTemplate, type WriteMethod } from '../store/repository.js';
 import { collectConditionalReferences, entryError, plan, rewriteReferences } from './bundles.js';
@@ -201,8 +200,7 @@ function* prepareSteps(bundle: Bundle, file: string, strict: boolean, withLookup
     }
     const resource = p.resource as Resource;
     const t = storedFormTemplate(resource, e.id);
-    // (the resource carries its id since rewriteReferences above: no copy to set it)
-    prepared.push({ ...e, hash: contentHash(resource.id === e.id ? resource : ({ ...resource, id: e.id } as Resource)), index: indexCopyText(e.resourceType, e.id, t.index), compartments: t.compartments, json: t.json });
+    prepared.push({ ...e, hash: t.hash, index: indexCopyText(e.resourceType, e.id, t.index), compartments: t.compartments, json: t.json });
     yield;
   }
   return { kind: 'ready', byType, resources, warnings, lookups, writes: prepared };

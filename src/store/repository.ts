@@ -3,9 +3,8 @@
  * reads of current and past versions. Every function takes the Queryable it runs on, so a caller
  * can put several calls in one transaction.
  */
-import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import { contentHash } from '../fhir/canonical.js';
+import { contentHash, storedJsonAndHash } from '../fhir/canonical.js';
 import { patientCompartments } from '../fhir/compartments.js';
 import { buildIndexRows, normaliseString, type IndexRows } from '../fhir/index-values.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
@@ -98,25 +97,15 @@ export function storedForm(resource: Resource, id: string, versionId: number, la
 /**
  * The stored form with the version and the time left open, for a caller that prepares writes before
  * it knows them (the bulk import, in worker threads): the JSON comes in three pieces around the two
- * values, and `fill` completes it. Index rows and compartments do not depend on either value (no
- * indexed search parameter reads meta.versionId or meta.lastUpdated; test/import checks the rows).
+ * values, and fillStoredJson completes it; with its content hash (storedJsonAndHash writes both in
+ * one pass). Index rows and compartments do not depend on either value (no indexed search parameter
+ * reads meta.versionId or meta.lastUpdated; test/import checks the rows).
  */
-export function storedFormTemplate(resource: Resource, id: string): { index: IndexRows; compartments: string[]; json: [string, string, string] } {
-  const v = `\u0001v${randomUUID()}`;
-  const t = `\u0001t${randomUUID()}`;
-  const stored = withMeta(resource, id, v, t);
+export function storedFormTemplate(resource: Resource, id: string): { hash: string; index: IndexRows; compartments: string[]; json: [string, string, string] } {
+  const stored = resource.id === id ? resource : ({ ...resource, id } as Resource);
   const index = buildIndexRows(stored);
-  const text = JSON.stringify(stored);
-  // the markers are JSON-escaped in the text (\u0001 becomes the six characters \\u0001)
-  const [mv, mt] = [JSON.stringify(v).slice(1, -1), JSON.stringify(t).slice(1, -1)];
-  const i = text.indexOf(mv);
-  const j = text.indexOf(mt);
-  if (i < 0 || j < i || text.indexOf(mv, i + 1) >= 0 || text.indexOf(mt, j + 1) >= 0) throw new Error('storedFormTemplate: marker not found once');
-  return {
-    index,
-    compartments: patientCompartments(stored, index.reference),
-    json: [text.slice(0, i), text.slice(i + mv.length, j), text.slice(j + mt.length)],
-  };
+  const { hash, json } = storedJsonAndHash(resource, id);
+  return { hash, index, compartments: patientCompartments(stored, index.reference), json };
 }
 
 /** Completes a storedFormTemplate JSON at a version and time. */

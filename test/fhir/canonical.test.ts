@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { canonicalJson, contentHash } from '../../src/fhir/canonical.js';
+import { canonicalJson, contentHash, storedJsonAndHash } from '../../src/fhir/canonical.js';
+import { fillStoredJson } from '../../src/store/repository.js';
 import { demoBundleFiles, readJsonFile } from '../helpers/fixtures.js';
 
 /** The original definition of canonicalJson, the reference the optimised one must equal. */
@@ -65,6 +66,31 @@ describe('content hash', () => {
     for (let c = 0; c < 0x10000; c++) {
       const s = String.fromCharCode(c);
       assert.equal(canonicalJson([s, `a${s}b`]), reference([s, `a${s}b`]), `char ${c}`);
+    }
+  });
+
+  it('comes with the stored JSON in one pass: the same hash, the same stored resource at any version and time', () => {
+    const time = '2026-12-06T10:00:00.123Z';
+    const check = (r: Resource, id: string): void => {
+      const { hash, json } = storedJsonAndHash(r, id);
+      assert.equal(hash, contentHash({ ...r, id } as Resource), `${r.resourceType}/${id}`);
+      // what the store kept before: the resource with the id and meta's two server values set
+      const expected: unknown = JSON.parse(JSON.stringify({ ...r, id, meta: { ...r.meta, versionId: '12', lastUpdated: time } }));
+      assert.deepEqual(JSON.parse(fillStoredJson(json, 12, time)), expected);
+    };
+    for (const f of demoBundleFiles().slice(0, 5)) for (const e of readJsonFile<Bundle>(f).entry ?? []) check(e.resource as Resource, (e.resource as Resource).id ?? 'x');
+    const odd: Resource[] = [
+      { resourceType: 'Patient' },
+      { resourceType: 'Patient', id: 'old', meta: { versionId: '3', lastUpdated: '2020-01-01T00:00:00Z' } },
+      { resourceType: 'Patient', meta: { profile: ['http://x/p'], versionId: '3', tag: [{ code: 't' }] }, active: true },
+      { resourceType: 'Patient', meta: {} },
+      { resourceType: 'Patient', meta: { source: undefined }, gender: undefined, active: false },
+      { resourceType: 'Observation', status: 'final', code: { text: 'a"b\\c\u0001' }, _status: { extension: [] } } as Resource,
+      { aaa: 1, resourceType: 'Basic', code: {}, zzz: [null] } as unknown as Resource,
+    ];
+    for (const r of odd) {
+      check(r, 'new-id');
+      check(reversed(r) as Resource, 'new-id');
     }
   });
 });
