@@ -55,10 +55,11 @@ export function validateResource(resource: unknown, options: ValidationOptions =
   }
   let found: OperationOutcomeIssue[] = [];
   // The fast checker answers for the common case; whatever it is not sure of goes to medplum's
-  // validator, whose issues are the ones reported.
+  // validator, whose issues are the ones reported. It is given a copy: what a caller validates may
+  // share its parts with what it was given (bundles.ts rewriteReferences), so nothing here may change it.
   if (!certainlyValid(resource)) {
     try {
-      found = medplumValidate(resource as Resource);
+      found = medplumValidate(structuredClone(resource) as Resource);
     } catch (err) {
       if (err instanceof MedplumOutcomeError) found = err.outcome.issue ?? [];
       else throw err;
