@@ -262,6 +262,14 @@ function startPool(n: number, strict: boolean, withLookups: boolean): PreparePoo
 }
 
 /**
+ * The preparing workers' heap: a young generation of 384 MiB (128 MiB semi-spaces) rather than
+ * V8's default (16 MiB semi-spaces). Preparing a file allocates much that dies young while the
+ * parsed file lives on; fewer scavenges, each copying it, save a quarter of the preparing's CPU
+ * (bench/prepare.ts, BENCHMARKS.md), for up to a few hundred MiB more memory per worker.
+ */
+export const PREPARE_WORKER_LIMITS = { maxYoungGenerationSizeMb: 384 };
+
+/**
  * Worker threads preparing files. The workers run the TypeScript sources through tsx, as the CLI
  * does; a file whose worker dies is prepared on this thread instead.
  */
@@ -275,9 +283,7 @@ class PreparePool {
     const entry = new URL('./import-worker.ts', import.meta.url).href;
     const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     for (let i = 0; i < n; i++) {
-      // a young generation of 64 MiB rather than V8's default (16 MiB semi-spaces): preparing a file
-      // allocates much that dies young, and fewer scavenges save about 8% of the import's CPU
-      const worker = new Worker(code, { eval: true, workerData: { strict, withLookups }, resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+      const worker = new Worker(code, { eval: true, workerData: { strict, withLookups }, resourceLimits: PREPARE_WORKER_LIMITS });
       const slot = { worker, ready: false, busy: 0, dead: false };
       this.workers.push(slot);
       worker.on('message', (m: WorkerMessage) => {
