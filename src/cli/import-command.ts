@@ -1,8 +1,6 @@
 /** custodian import PATH...: bundles and NDJSON into the store, one transaction per file. */
 import path from 'node:path';
-import { importFiles } from '../records/import-files.js';
-import { codeLookupFor } from '../records/code-lookup.js';
-import { openStore } from '../store/open.js';
+import { importOnThread } from '../records/import-thread.js';
 import { storeConfig } from './config.js';
 import { progressBar } from './output.js';
 
@@ -14,17 +12,15 @@ export async function importCommand(paths: string[], opts: { data?: string; json
     process.stderr.write(`--defer-indexes takes auto, always or never, not "${opts.deferIndexes}"\n`);
     return 2;
   }
-  const db = await openStore(storeConfig(opts));
   const bar = progressBar(!opts.json);
   const started = Date.now();
   try {
-    const summary = await importFiles({ db, strict: opts.strict ?? false, codeLookup: await codeLookupFor(db) }, paths, (done, total, file, failed) => {
+    // on a thread of its own, which opens the store (records/import-thread.ts)
+    const summary = await importOnThread({ store: storeConfig(opts), paths, strict: opts.strict ?? false, codeLookup: true, options: { deferIndexes } }, (done, total, file, failed) => {
       if (opts.verbose) process.stderr.write(`${failed ? 'failed' : 'committed'} ${done}/${total} ${file}\n`);
       else bar.update(done, total, path.basename(file));
-    }, { deferIndexes });
+    });
     bar.stop();
-    // the embedded database has no autovacuum: give its planner statistics for what was imported
-    if (db.kind === 'pglite' && summary.created + summary.updated > 0) await db.exec('ANALYZE');
     const seconds = (Date.now() - started) / 1000;
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ...summary, seconds }, null, 2)}\n`);
@@ -42,6 +38,5 @@ export async function importCommand(paths: string[], opts: { data?: string; json
     return summary.failures.length ? 1 : 0;
   } finally {
     bar.stop();
-    await db.close();
   }
 }
