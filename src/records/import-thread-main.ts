@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
 import { codeLookupFor } from './code-lookup.js';
-import { importFiles } from './import-files.js';
+import { importFiles, type ImportSummary } from './import-files.js';
 import { threadError, type ImportThreadMessage, type ImportThreadRequest } from './import-thread.js';
 
 const port = parentPort;
@@ -15,15 +15,17 @@ if (port) {
   void (async () => {
     try {
       const db = await openStore(request.store);
+      let summary: ImportSummary;
       try {
         const ctx = { db, strict: request.strict, codeLookup: request.codeLookup ? await codeLookupFor(db) : undefined };
-        const summary = await importFiles(ctx, request.paths, (done, total, file, failed) => post({ progress: { done, total, file, failed } }), request.options);
+        summary = await importFiles(ctx, request.paths, (done, total, file, failed) => post({ progress: { done, total, file, failed } }), request.options);
         // the embedded database has no autovacuum: give its planner statistics for what was imported
         if (db.kind === 'pglite' && summary.created + summary.updated > 0) await db.exec('ANALYZE');
-        post({ summary });
       } finally {
         await db.close();
       }
+      // after the store is closed (the embedded database's files written), so the caller may open it
+      post({ summary });
     } catch (err) {
       post({ error: threadError(err) });
     }
