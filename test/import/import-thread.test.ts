@@ -1,7 +1,7 @@
 /**
- * The import on a thread of its own (what `custodian import` runs): the same summary as the import
- * on the caller's thread, progress for each file in order, and the error that stops it as the caller
- * would have seen it.
+ * The import on a thread of its own (what `custodian import` runs): what it stores is what its summary
+ * says, progress comes for each file in order, and the error that stops it arrives as the caller
+ * would have seen it on its own thread.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
