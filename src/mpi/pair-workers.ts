@@ -7,7 +7,7 @@
  * tsx, as the CLI does.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { tsWorker } from '../runtime/ts-worker.js';
 import { ColumnComparer, compareClaimedChunks, compareUnfinishedChunks, pairChunks, type Columns } from './columns.js';
 import type { MatcherConfig } from './types.js';
 
@@ -35,14 +35,12 @@ export function parallelComparison(threads = availableParallelism(), options: Pa
     const chunks = pairChunks(pairs, config.comparisons.length, chunkPairs);
     const workers = pairs.length / 2 < minPairs ? 0 : Math.max(0, threads - 1);
     const finished: Promise<void>[] = [];
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./pair-worker.ts', import.meta.url).href;
-    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    const entry = new URL('./pair-worker.ts', import.meta.url);
     for (let i = 0; i < workers; i++) {
       finished.push(
         new Promise<void>((resolve) => {
           try {
-            const w = new Worker(code, { eval: true, workerData: { columns, config, chunks, thread: i + 1 } });
+            const w = tsWorker(entry, { workerData: { columns, config, chunks, thread: i + 1 } });
             w.on('error', () => resolve());
             w.on('exit', () => resolve());
           } catch {

@@ -17,7 +17,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { tsWorker } from '../runtime/ts-worker.js';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { terminologyWarnings } from '../terminology/warnings.js';
 import { fillStoredJson, writePrepared, type PreparedWrite } from '../store/repository.js';
@@ -279,11 +280,8 @@ class PreparePool {
   private nextId = 0;
 
   constructor(n: number, private readonly strict: boolean, private readonly withLookups: boolean) {
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./import-worker.ts', import.meta.url).href;
-    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     for (let i = 0; i < n; i++) {
-      const worker = new Worker(code, { eval: true, workerData: { strict, withLookups }, resourceLimits: PREPARE_WORKER_LIMITS });
+      const worker = tsWorker(new URL('./import-worker.ts', import.meta.url), { workerData: { strict, withLookups }, resourceLimits: PREPARE_WORKER_LIMITS });
       const slot = { worker, ready: false, busy: 0, dead: false };
       this.workers.push(slot);
       worker.on('message', (m: WorkerMessage) => {

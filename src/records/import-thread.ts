@@ -12,7 +12,7 @@
  * The thread opens the store itself (a connection cannot cross threads), reports progress per file
  * and answers the summary. A killed process takes the thread with it, as before.
  */
-import { Worker } from 'node:worker_threads';
+import { tsWorker } from '../runtime/ts-worker.js';
 import type { StoreConfig } from '../store/open.js';
 import { PREPARE_WORKER_LIMITS, type ImportOptions, type ImportSummary } from './import-files.js';
 import { OperationOutcomeError } from '../fhir/outcomes.js';
@@ -35,12 +35,9 @@ export type ImportThreadMessage =
 
 /** Runs importFiles (with the store of `request.store`) on a thread; rejects with the error that stopped it. */
 export function importOnThread(request: ImportThreadRequest, onProgress?: (done: number, total: number, file: string, failed: boolean) => void): Promise<ImportSummary> {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./import-thread-main.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const worker = new Worker(code, { eval: true, workerData: request, resourceLimits: PREPARE_WORKER_LIMITS });
+    const worker = tsWorker(new URL('./import-thread-main.ts', import.meta.url), { workerData: request, resourceLimits: PREPARE_WORKER_LIMITS });
     const settle = (f: () => void): void => {
       if (settled) return;
       settled = true;
