@@ -70,7 +70,7 @@ try {
     await db.exec(`SET synchronous_commit = off;
       INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content_hash, compartments, content)
         SELECT resource_type, ${rw('id', k)}, version_id, last_updated, deleted, content_hash, ${rw('compartments::text', k)}::text[], ${rw('content::text', k)}::jsonb FROM seed_resource;
-      INSERT INTO sp_token SELECT resource_type, ${rw('id', k)}, code, system, ${rw('value', k)}, text FROM seed_token;
+      INSERT INTO sp_token SELECT resource_type, ${rw('id', k)}, code, system, ${rw('value', k)}, text, ${rw('patient', k)} FROM seed_token;
       INSERT INTO sp_string SELECT resource_type, ${rw('id', k)}, code, value, norm FROM seed_string;
       INSERT INTO sp_date SELECT resource_type, ${rw('id', k)}, code, lo, hi FROM seed_date;
       INSERT INTO sp_reference SELECT resource_type, ${rw('id', k)}, code, target_type, ${rw('target_id', k)}, ${rw('url', k)} FROM seed_reference;

@@ -1,6 +1,7 @@
 /**
  * Rebuilds the search index rows of every current resource from its stored content: after the
- * extraction changes (new parameters, such as the composites of migration 006). Batches commit one
+ * extraction changes (new parameters, such as the composites of migration 006, or the token rows'
+ * patient of migration 045). Batches commit one
  * by one, each holding its resources' row locks, so a write racing the rebuild waits and its own
  * index rows win; a stopped run can simply be started again.
  */
@@ -39,7 +40,8 @@ export async function reindexAll(db: Db, options: { batch?: number; onProgress?:
     after = last;
     options.onProgress?.(resources, total);
   }
-  await db.query(`UPDATE search_index_state SET complete = true, updated_at = now() WHERE feature = 'composite'`);
+  // every part of the index (composite rows, the token rows' patient) is now complete
+  await db.query('UPDATE search_index_state SET complete = true, updated_at = now()');
   return { resources, indexRows };
 }
 
@@ -54,6 +56,15 @@ async function replaceIndexRows(q: Queryable, rows: { t: string; id: string; ind
 
 /** Whether every stored resource has its composite parameters' index rows (migration 006). */
 export async function compositesIndexed(q: Queryable): Promise<boolean> {
-  const r = await q.query<{ complete: boolean }>(`SELECT complete FROM search_index_state WHERE feature = 'composite'`);
+  return indexComplete(q, 'composite');
+}
+
+/** Whether every stored resource's token rows carry its patient (migration 045, fhir/patient-key.ts). */
+export async function tokenPatientsIndexed(q: Queryable): Promise<boolean> {
+  return indexComplete(q, 'token-patient');
+}
+
+async function indexComplete(q: Queryable, feature: string): Promise<boolean> {
+  const r = await q.query<{ complete: boolean }>('SELECT complete FROM search_index_state WHERE feature = $1', [feature]);
   return r.rows[0]?.complete === true;
 }

@@ -7,6 +7,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { contentHash, storedJsonAndHash } from '../fhir/canonical.js';
 import { patientCompartments } from '../fhir/compartments.js';
 import { buildIndexRows, normaliseString, type IndexRows } from '../fhir/index-values.js';
+import { patientOf } from '../fhir/patient-key.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import type { Queryable } from './db.js';
 
@@ -289,7 +290,7 @@ export function indexCopyText(t: string, id: string, index: IndexRows): string[]
   const head = `${copyText(t)}\t${copyText(id)}`;
   return INDEX_TABLES.map((table) => {
     let out = '';
-    for (const values of table.rows(index)) out += `${head}\t${values.map(copyText).join('\t')}\n`;
+    for (const values of table.rows(index, t)) out += `${head}\t${values.map(copyText).join('\t')}\n`;
     return out;
   });
 }
@@ -362,8 +363,15 @@ function persistStatement(rows: FinalRow[], hist: HistoryRow[], replaced: { t: s
 }
 
 /** The index tables: their value columns, the SQL types of all columns, and a resource's rows. */
-const INDEX_TABLES: { table: string; cols: string[]; types: string[]; rows: (x: IndexRows) => unknown[][] }[] = [
-  { table: 'sp_token', cols: ['code', 'system', 'value', 'text'], types: ['text', 'text', 'text', 'text'], rows: (x) => x.token.map((r) => [r.code, r.system, r.value, r.text]) },
+const INDEX_TABLES: { table: string; cols: string[]; types: string[]; rows: (x: IndexRows, resourceType: string) => unknown[][] }[] = [
+  // each token row carries the resource's patient (fhir/patient-key.ts): a few patients' rows of one code by index
+  {
+    table: 'sp_token', cols: ['code', 'system', 'value', 'text', 'patient'], types: ['text', 'text', 'text', 'text', 'text'],
+    rows: (x, t) => {
+      const patient = patientOf(t, x.reference);
+      return x.token.map((r) => [r.code, r.system, r.value, r.text, patient]);
+    },
+  },
   { table: 'sp_string', cols: ['code', 'value', 'norm'], types: ['text', 'text', 'text'], rows: (x) => x.string.map((r) => [r.code, r.value, normaliseString(r.value)]) },
   { table: 'sp_date', cols: ['code', 'lo', 'hi'], types: ['text', 'timestamptz', 'timestamptz'], rows: (x) => x.date.map((r) => [r.code, r.lo, r.hi]) },
   { table: 'sp_reference', cols: ['code', 'target_type', 'target_id', 'url'], types: ['text', 'text', 'text', 'text'], rows: (x) => x.reference.map((r) => [r.code, r.targetType, r.targetId, r.url]) },
@@ -393,7 +401,7 @@ export function indexRowStatements(rows: { t: string; id: string; index?: IndexR
     const cols: unknown[][] = [[], [], ...t.cols.map(() => [])];
     for (const r of rows) {
       if (!r.index) continue;
-      for (const values of t.rows(r.index)) {
+      for (const values of t.rows(r.index, r.t)) {
         (cols[0] as unknown[]).push(r.t);
         (cols[1] as unknown[]).push(r.id);
         values.forEach((v, i) => (cols[i + 2] as unknown[]).push(v));

@@ -6,7 +6,8 @@ import { compositeParamsFor, storedCodeCondition, type CompositeParam } from '..
 import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type SortKey } from '../fhir/search-request.js';
 import { ACT_CODE, CONFIDENTIALITY, CUSTODIAN_SYSTEM_PREFIX } from '../security/labels.js';
 import type { Queryable } from './db.js';
-import { compositesIndexed } from './reindex.js';
+import { compositesIndexed, tokenPatientsIndexed } from './reindex.js';
+import { readsPatientKey } from '../fhir/patient-key.js';
 
 export class Params {
   readonly values: unknown[] = [];
@@ -183,6 +184,31 @@ function usesComposite(filters: Filter[]): boolean {
 function uniqueSet(f: Filter): boolean {
   if (f.chain || f.has || !f.param?.uniqueRows) return false;
   return !f.modifier || ['exact', 'contains', 'missing', 'text'].includes(f.modifier) || /^[A-Z]/.test(f.modifier);
+}
+
+/**
+ * A token filter and a chain through the resource's patient (`code=X&subject:Patient.family=Y`),
+ * answered together from the token rows filed under their resource's patient (migration 045,
+ * fhir/patient-key.ts): the code's rows of the chained patients, one index descent per patient,
+ * rather than every resource with the code intersected with every resource of those patients.
+ * Only a code that names a value is taken (not `system|`, which has no value to descend to).
+ */
+function patientTokenPair(resourceType: string, filters: Filter[]): { token: Filter; chain: Filter } | undefined {
+  const chain = filters.find((f) => f.chain?.resourceType === 'Patient' && !f.has && readsPatientKey(resourceType, f.code));
+  if (!chain) return undefined;
+  const named = (v: string): boolean => v.indexOf('|') < 0 ? v !== '' : v.slice(v.indexOf('|') + 1) !== '';
+  const token = filters.find((f) => f.type === 'token' && !f.modifier && !f.chain && !f.has && !f.composite && f.values.length > 0 && f.values.every(named));
+  return token ? { token, chain } : undefined;
+}
+
+/** The ids of patientTokenPair's two filters: the token rows of the chained patients. */
+function patientTokenSet(resourceType: string, pair: { token: Filter; chain: Filter }, p: Params): string {
+  const c = pair.chain.chain as { resourceType: string; filter: Filter };
+  const own = filterSql(c.resourceType, c.filter, p, 'c');
+  const patients = positiveSubquery(own, 'c') ?? `SELECT c.id FROM resource c WHERE c.resource_type = ${p.add(c.resourceType)} AND NOT c.deleted AND ${own}`;
+  const values = pair.token.values.map((v) => tokenCond(v, p)).join(' OR ');
+  return `SELECT s.id FROM sp_token s WHERE s.resource_type = ${p.add(resourceType)} AND ${codeIs(resourceType, pair.token.code, p)} AND (${values})
+    AND s.patient IS NOT NULL AND s.patient IN (${patients})`;
 }
 
 export function tableFor(type: string): string {
@@ -717,6 +743,13 @@ export async function searchIds(q: Queryable, req: SearchRequest): Promise<Searc
   }
   // sets holding at most one row per resource (see SearchParam.uniqueRows): no de-duplication needed
   const unique = new Set<string>(merged);
+  const pair = patientTokenPair(req.resourceType, filters);
+  if (pair && (await tokenPatientsIndexed(q))) {
+    const set = patientTokenSet(req.resourceType, pair, p);
+    sets.push(set);
+    if (uniqueSet(pair.token)) unique.add(set);
+    filters = filters.filter((f) => f !== pair.token && f !== pair.chain);
+  }
   const negatives: string[] = [];
   const conds: string[] = [];
   for (const f of filters) {

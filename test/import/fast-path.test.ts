@@ -21,7 +21,7 @@ import type { LookupFn } from '../../src/terminology/warnings.js';
 const TABLES: Record<string, string> = {
   resource: `resource_type, id, version_id, deleted, content_hash, compartments, content #- '{meta,lastUpdated}' AS content`,
   resource_history: `resource_type, id, version_id, deleted, method, content #- '{meta,lastUpdated}' AS content`,
-  sp_token: 'resource_type, id, code, system, value, text',
+  sp_token: 'resource_type, id, code, system, value, text, patient',
   sp_string: 'resource_type, id, code, value, norm',
   sp_date: 'resource_type, id, code, lo, hi',
   sp_reference: 'resource_type, id, code, target_type, target_id, url',

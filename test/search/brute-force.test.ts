@@ -414,6 +414,41 @@ for (const backend of backends()) {
       await check(searches);
     });
 
+    // code=X&subject:Patient.family=Y reads the token rows filed under the chained patients
+    // (migration 045); a store upgraded without `custodian reindex` intersects the two sets instead
+    for (const [name, complete, seedValue] of [
+      ['through the token rows\' patient', true, 20261207],
+      ['before a reindex has filed the token rows under their patient', false, 20261208],
+    ] as const) {
+      it(`answers a code among a chained family's resources as FHIRPath does, ${name}`, async () => {
+        seed = seedValue;
+        type Coded = { code?: { coding?: { system?: string; code?: string }[] }; subject?: { reference?: string }; patient?: { reference?: string } };
+        const families = new Map(oracle.byType('Patient').map((p) => [p.id, ((p as { name?: { family?: string }[] }).name ?? [])[0]?.family]));
+        const searches = Array.from({ length: 60 }, () => {
+          const type = pick(['Observation', 'Condition', 'Procedure', 'Encounter', 'Immunization']);
+          const r = pick(oracle.byType(type)) as Resource & Coded;
+          const coding = pick((r.code?.coding ?? (r as { vaccineCode?: Coded['code'] }).vaccineCode?.coding ?? (r as { type?: Coded['code'][] }).type?.[0]?.coding ?? []).filter((c) => c.code));
+          const own = families.get(((r.subject ?? r.patient)?.reference ?? '').split('/').pop());
+          // mostly the resource's own patient's family (a match), sometimes another's, sometimes a prefix
+          const family = rand() < 0.7 && own ? own : (pick([...families.values()].filter((x): x is string => !!x)));
+          const codeParam = type === 'Immunization' ? 'vaccine-code' : type === 'Encounter' ? 'type' : 'code';
+          const value = coding ? (rand() < 0.5 && coding.system ? `${coding.system}|${coding.code}` : coding.code as string) : '0000';
+          const chain = type === 'Immunization' || rand() < 0.5 ? 'patient:Patient' : 'subject:Patient';
+          return { type, criteria: [{ name: codeParam, value }, { name: `${chain}.family`, value: rand() < 0.2 ? family.slice(0, 3) : family }] };
+        });
+        const state = await db.query<{ complete: boolean }>(`SELECT complete FROM search_index_state WHERE feature = 'token-patient'`);
+        assert.equal(state.rows[0]?.complete, true, 'a store loaded from empty has its token rows filed under their patient');
+        const filed = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sp_token WHERE resource_type = 'Observation' AND patient IS NOT NULL`);
+        assert.ok(Number(filed.rows[0]?.n) > 1000, `observation token rows carry their patient (${filed.rows[0]?.n})`);
+        if (!complete) await db.exec(`UPDATE search_index_state SET complete = false WHERE feature = 'token-patient'`);
+        try {
+          await check(searches);
+        } finally {
+          await db.exec(`UPDATE search_index_state SET complete = true WHERE feature = 'token-patient'`);
+        }
+      });
+    }
+
     // the join strategies chosen by set sizes, each exercised on this small data set
     for (const [name, tuning, seedValue] of [
       ['the planner alone joins the sets (no driving set)', { driverLimit: 0, firstCount: 0 }, 20261128],

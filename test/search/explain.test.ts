@@ -29,6 +29,20 @@ const QUERIES: [string, Record<string, string>][] = [
   ['Observation', { 'component-code-value-quantity': '8480-6$gt140' }],
 ];
 
+/** A Queryable over `db` that explains every statement a search runs (plans, in order) before running it. */
+function explained(db: Db): { traced: Queryable; plans: string[] } {
+  const plans: string[] = [];
+  const traced: Queryable = {
+    query: async <R>(sql: string, params?: unknown[]) => {
+      if (!sql.startsWith('EXPLAIN')) plans.push((await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((x) => x['QUERY PLAN']).join('\n'));
+      return db.query<R>(sql, params);
+    },
+    exec: (sql) => db.exec(sql),
+    copyIn: (table, columns, data) => db.copyIn(table, columns, data),
+  };
+  return { traced, plans };
+}
+
 // Runs where a PostgreSQL server is configured (CI); PGlite has no planner statistics worth asserting on.
 for (const pgUrl of url ? [url] : []) describe('query plans use indexes (PostgreSQL)', () => {
   let db: Db;
@@ -67,16 +81,7 @@ for (const pgUrl of url ? [url] : []) describe('a date window reads the span ind
 
   it('Encounter?date=ge2012-01-01&date=lt2012-02-01', async () => {
     const req = parseSearchRequest('Encounter', { date: ['ge2012-01-01', 'lt2012-02-01'] });
-    // the statements the search runs, each explained
-    const plans: string[] = [];
-    const traced: Queryable = {
-      query: async <R>(sql: string, params?: unknown[]) => {
-        if (!sql.startsWith('EXPLAIN')) plans.push((await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((x) => x['QUERY PLAN']).join('\n'));
-        return db.query<R>(sql, params);
-      },
-      exec: (sql) => db.exec(sql),
-      copyIn: (table, columns, data) => db.copyIn(table, columns, data),
-    };
+    const { traced, plans } = explained(db);
     const page = await searchIds(traced, req);
     assert.equal(page.total, 31);
     const pageStatement = plans.find((x) => /Limit/.test(x)) ?? '';
@@ -108,5 +113,39 @@ for (const pgUrl of url ? [url] : []) describe('a system|code token set is estim
     const plan = r.rows.map((x) => x['QUERY PLAN']).join('\n');
     const rows = Number(/rows=(\d+)/.exec(plan)?.[1]);
     assert.ok(rows >= 5000 && rows <= 20000, plan);
+  });
+});
+// A code among a family's patients (Observation?subject:Patient.family=X&code=Y) reads the token rows
+// filed under those patients (migration 045): one descent of sp_token_patient per patient, not every
+// resource with the code intersected with every resource of the patients.
+for (const pgUrl of url ? [url] : []) describe('a code among a chained family reads the token rows by patient (PostgreSQL)', () => {
+  let db: Db;
+  before(async () => {
+    db = await openPostgresTest(pgUrl);
+    await db.exec(`INSERT INTO sp_string (resource_type, id, code, value, norm)
+      SELECT 'Patient', 'p' || g, 'family', 'Fam' || (g % 400), 'fam' || (g % 400) FROM generate_series(1, 4000) g;
+      INSERT INTO sp_reference (resource_type, id, code, target_type, target_id, url)
+      SELECT 'Observation', 'o' || g, 'subject', 'Patient', 'p' || (g % 4000 + 1), 'Patient/p' || (g % 4000 + 1) FROM generate_series(1, 60000) g;
+      INSERT INTO sp_token (resource_type, id, code, system, value, text, patient)
+      SELECT 'Observation', 'o' || g, 'code', 'http://loinc.org', CASE WHEN g % 3 = 0 THEN '8302-2' ELSE '29463-7' END, NULL, 'p' || (g % 4000 + 1)
+        FROM generate_series(1, 60000) g;
+      ANALYZE sp_string; ANALYZE sp_reference; ANALYZE sp_token`);
+  });
+  after(async () => db.close());
+
+  it('Observation?subject:Patient.family=fam7&code=http://loinc.org|8302-2', async () => {
+    const req = parseSearchRequest('Observation', { 'subject:Patient.family': 'fam7', code: 'http://loinc.org|8302-2' });
+    const { traced, plans } = explained(db);
+    const page = await searchIds(traced, req);
+    // the same set joined the long way: the family's patients' observations that have the code
+    const expected = await db.query<{ n: number }>(`SELECT count(DISTINCT r.id)::int AS n FROM sp_reference r
+      JOIN sp_string f ON f.resource_type = 'Patient' AND f.code = 'family' AND f.norm LIKE 'fam7%' AND f.id = r.target_id
+      JOIN sp_token t ON t.resource_type = 'Observation' AND t.id = r.id AND t.code = 'code' AND t.value = '8302-2'
+      WHERE r.resource_type = 'Observation' AND r.code = 'subject' AND r.target_type = 'Patient'`);
+    assert.ok(Number(expected.rows[0]?.n) > 50, `the family has body heights (${expected.rows[0]?.n})`);
+    assert.equal(page.total, expected.rows[0]?.n);
+    const pageStatement = plans.find((x) => /Limit/.test(x)) ?? '';
+    assert.match(pageStatement, /sp_token_patient/, plans.join('\n----\n'));
+    assert.doesNotMatch(pageStatement, /sp_token_value|sp_reference_target/, pageStatement);
   });
 });

@@ -163,7 +163,7 @@ for (const backend of backends()) {
       await db.transaction((tx) => writeResources(tx, batch));
 
       const tables: Record<string, string> = {
-        sp_token: 'code, system, value, text', sp_string: 'code, value, norm', sp_date: "code, to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), to_char(hi AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')",
+        sp_token: "code, system, value, text, replace(patient, 'big-', 'one-')", sp_string: 'code, value, norm', sp_date: "code, to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), to_char(hi AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')",
         sp_reference: "code, target_type, replace(target_id, 'big-', 'one-'), replace(url, 'big-', 'one-')", sp_quantity: 'code, value::text, system, unit', sp_number: 'code, value::text', sp_uri: 'code, value',
       };
       const stored = async (t: string, id: string): Promise<unknown> => {
