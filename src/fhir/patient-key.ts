@@ -11,7 +11,8 @@
  * clinical type whose patient is `subject`, `patient` or `beneficiary`, 0..1): then "the resource's
  * patient is P" and "the resource's `patient` rows point at Patient P" say the same, and the search
  * may read either. A type whose `patient` can hold several values (Provenance, AuditEvent: every
- * target that is a Patient) has no key and its rows no patient.
+ * target that is a Patient) has no key and its rows no patient. Only the rows of the parameters a
+ * search narrows by patient are filed (filedUnderPatient).
  */
 import type { ReferenceRow } from './index-values.js';
 import { searchParam } from './search-parameters.js';
@@ -52,6 +53,27 @@ export function patientOf(resourceType: string, references: readonly ReferenceRo
   if (!key) return null;
   for (const r of references) if (r.code === key.code && r.targetType === 'Patient') return r.targetId;
   return null;
+}
+
+const filed = new Map<string, boolean>();
+
+/**
+ * Whether a type's token rows under this index code are filed under the patient. Not those of the
+ * resource's meta (`_tag`, `_security`, `_profile`: the same few values on nearly every resource,
+ * a million `_tag` rows in Synthea's records), nor a composite's (`code-value-concept$...`, searched
+ * through the composite's own rows), nor an identifier's (`identifier`, `identifier:of-type`: each
+ * value already picks out its records). The index then holds the rows a search narrows by patient:
+ * codes, categories, types, statuses.
+ */
+export function filedUnderPatient(resourceType: string, code: string): boolean {
+  const k = `${resourceType} ${code}`;
+  let f = filed.get(k);
+  if (f === undefined) {
+    const sp = code.startsWith('_') || code.includes('$') || code.includes(':') ? undefined : searchParam(resourceType, code);
+    f = !!sp && sp.type === 'token' && !sp.identifier && (sp.storedAs?.codes ?? [code]).every((c) => c === code || filedUnderPatient(resourceType, c));
+    filed.set(k, f);
+  }
+  return f;
 }
 
 /**

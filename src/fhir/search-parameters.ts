@@ -27,6 +27,8 @@ export interface SearchParam {
    * one such row each needs no de-duplication.
    */
   uniqueRows: boolean;
+  /** Every value is an Identifier (a token whose values pick out one record each: MRN, claim number). */
+  identifier: boolean;
   /**
    * Set when the parameter's index rows are another parameter's rows (storage-aliases.ts): it is
    * not indexed itself, and its searches read `codes` (narrowed to references to `targetType`).
@@ -76,7 +78,8 @@ export function searchParamsFor(resourceType: string): Map<string, SearchParam> 
       && elements.every((e) => e.type.length > 0 && e.type.every((t) => t.code !== 'Timing'));
     const oneRow = ONE_ROW_TYPES[sp.type as ParamType];
     const uniqueRows = singleRow && !!oneRow && elements.every((e) => e.type.every((t) => oneRow.has(t.code)));
-    m.set(code, { code, type: sp.type as ParamType, expression: sp.expression, atom: details.parsedExpression, targets: sp.target ?? [], definition: sp, singleRow, uniqueRows });
+    const identifier = sp.type === 'token' && elements.length > 0 && elements.every((e) => e.type.length > 0 && e.type.every((t) => t.code === 'Identifier'));
+    m.set(code, { code, type: sp.type as ParamType, expression: sp.expression, atom: details.parsedExpression, targets: sp.target ?? [], definition: sp, singleRow, uniqueRows, identifier });
   }
   for (const [code, storedAs] of storageAliases(resourceType, m)) {
     const sp = m.get(code) as SearchParam;

@@ -7,7 +7,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { contentHash, storedJsonAndHash } from '../fhir/canonical.js';
 import { patientCompartments } from '../fhir/compartments.js';
 import { buildIndexRows, normaliseString, type IndexRows } from '../fhir/index-values.js';
-import { patientOf } from '../fhir/patient-key.js';
+import { filedUnderPatient, patientOf } from '../fhir/patient-key.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import type { Queryable } from './db.js';
 
@@ -369,7 +369,7 @@ const INDEX_TABLES: { table: string; cols: string[]; types: string[]; rows: (x: 
     table: 'sp_token', cols: ['code', 'system', 'value', 'text', 'patient'], types: ['text', 'text', 'text', 'text', 'text'],
     rows: (x, t) => {
       const patient = patientOf(t, x.reference);
-      return x.token.map((r) => [r.code, r.system, r.value, r.text, patient]);
+      return x.token.map((r) => [r.code, r.system, r.value, r.text, patient !== null && filedUnderPatient(t, r.code) ? patient : null]);
     },
   },
   { table: 'sp_string', cols: ['code', 'value', 'norm'], types: ['text', 'text', 'text'], rows: (x) => x.string.map((r) => [r.code, r.value, normaliseString(r.value)]) },

@@ -7,7 +7,7 @@ import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type 
 import { ACT_CODE, CONFIDENTIALITY, CUSTODIAN_SYSTEM_PREFIX } from '../security/labels.js';
 import type { Queryable } from './db.js';
 import { compositesIndexed, tokenPatientsIndexed } from './reindex.js';
-import { readsPatientKey } from '../fhir/patient-key.js';
+import { filedUnderPatient, readsPatientKey } from '../fhir/patient-key.js';
 
 export class Params {
   readonly values: unknown[] = [];
@@ -197,7 +197,8 @@ function patientTokenPair(resourceType: string, filters: Filter[]): { token: Fil
   const chain = filters.find((f) => f.chain?.resourceType === 'Patient' && !f.has && readsPatientKey(resourceType, f.code));
   if (!chain) return undefined;
   const named = (v: string): boolean => v.indexOf('|') < 0 ? v !== '' : v.slice(v.indexOf('|') + 1) !== '';
-  const token = filters.find((f) => f.type === 'token' && !f.modifier && !f.chain && !f.has && !f.composite && f.values.length > 0 && f.values.every(named));
+  const token = filters.find((f) => f.type === 'token' && !f.modifier && !f.chain && !f.has && !f.composite && f.values.length > 0 && f.values.every(named)
+    && filedUnderPatient(resourceType, f.code));
   return token ? { token, chain } : undefined;
 }
 

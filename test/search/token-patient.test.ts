@@ -12,12 +12,13 @@ import { writeResources } from '../../src/store/repository.js';
 import { reindexAll } from '../../src/store/reindex.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import { searchIds } from '../../src/store/search-sql.js';
-import { patientKey } from '../../src/fhir/patient-key.js';
+import { filedUnderPatient, patientKey } from '../../src/fhir/patient-key.js';
 
 const LOINC = 'http://loinc.org';
 const patient = (id: string, family: string): Resource => ({ resourceType: 'Patient', id, name: [{ family }] }) as Resource;
 const height = (id: string, subject: string): Resource => ({
   resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: LOINC, code: '8302-2' }] }, subject: { reference: subject },
+  identifier: [{ system: 'urn:lab', value: `${id}-acc` }], meta: { tag: [{ system: 'urn:source', code: 'synthetic' }] },
 }) as Resource;
 
 describe('the patient a type files its token rows under', () => {
@@ -27,6 +28,12 @@ describe('the patient a type files its token rows under', () => {
     assert.deepEqual(patientKey('Coverage'), { code: 'patient' });
     assert.equal(patientKey('Provenance'), undefined, 'a Provenance names every Patient among its targets');
     assert.equal(patientKey('Patient'), undefined);
+  });
+
+  it('files the rows a search narrows by patient: codes and statuses, not tags, composites or identifiers', () => {
+    for (const code of ['code', 'status', 'category', 'combo-code']) assert.equal(filedUnderPatient('Observation', code), true, code);
+    for (const code of ['_tag', 'identifier', 'identifier:of-type', 'code-value-concept$http://loinc.org|72166-2']) assert.equal(filedUnderPatient('Observation', code), false, code);
+    assert.equal(filedUnderPatient('Claim', 'identifier'), false);
   });
 });
 
@@ -47,14 +54,18 @@ for (const backend of backends()) {
 
     const heightsOf = async (family: string): Promise<string[]> =>
       (await searchIds(db, parseSearchRequest('Observation', { 'subject:Patient.family': family, code: `${LOINC}|8302-2` }))).ids.sort();
+    // the resource's code, category and status rows (not its identifier's nor its tag's)
     const filed = async (id: string): Promise<(string | null)[]> =>
-      (await db.query<{ patient: string | null }>(`SELECT patient FROM sp_token WHERE resource_type = 'Observation' AND id = $1`, [id])).rows.map((r) => r.patient);
+      (await db.query<{ patient: string | null }>(`SELECT patient FROM sp_token WHERE resource_type = 'Observation' AND id = $1 AND code NOT IN ('identifier', '_tag')`, [id])).rows.map((r) => r.patient);
 
     it('files each token row of a resource under its patient, and none under a Group subject', async () => {
       const rows = await filed('tp-h1');
       assert.ok(rows.length >= 2, `code and status rows (${rows.length})`);
       assert.ok(rows.every((p) => p === 'tp-rivera'), JSON.stringify(rows));
       assert.ok((await filed('tp-h3')).every((p) => p === null));
+      const unfiled = await db.query<{ code: string; patient: string | null }>(
+        `SELECT code, patient FROM sp_token WHERE resource_type = 'Observation' AND id = 'tp-h1' AND code IN ('identifier', '_tag') ORDER BY code`);
+      assert.deepEqual(unfiled.rows, [{ code: '_tag', patient: null }, { code: 'identifier', patient: null }]);
       assert.deepEqual(await heightsOf('rivera'), ['tp-h1']);
     });
 
