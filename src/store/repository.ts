@@ -364,7 +364,7 @@ function persistStatement(rows: FinalRow[], hist: HistoryRow[], replaced: { t: s
 
 /** The index tables: their value columns, the SQL types of all columns, and a resource's rows. */
 const INDEX_TABLES: { table: string; cols: string[]; types: string[]; rows: (x: IndexRows, resourceType: string) => unknown[][] }[] = [
-  // each token row carries the resource's patient (fhir/patient-key.ts): a few patients' rows of one code by index
+  // token rows a search narrows by patient carry the resource's patient (fhir/patient-key.ts): a few patients' rows of one code by index
   {
     table: 'sp_token', cols: ['code', 'system', 'value', 'text', 'patient'], types: ['text', 'text', 'text', 'text', 'text'],
     rows: (x, t) => {

@@ -2,12 +2,12 @@
 import { dateRange } from '../fhir/dates.js';
 import { compositeKey, normaliseString, parseReference } from '../fhir/index-values.js';
 import { badRequest, notSupported } from '../fhir/outcomes.js';
+import { filedUnderPatient, readsPatientKey } from '../fhir/patient-key.js';
 import { compositeParamsFor, storedCodeCondition, type CompositeParam } from '../fhir/search-parameters.js';
 import { splitPrefix, type Filter, type HiddenRecords, type SearchRequest, type SortKey } from '../fhir/search-request.js';
 import { ACT_CODE, CONFIDENTIALITY, CUSTODIAN_SYSTEM_PREFIX } from '../security/labels.js';
 import type { Queryable } from './db.js';
 import { compositesIndexed, tokenPatientsIndexed } from './reindex.js';
-import { filedUnderPatient, readsPatientKey } from '../fhir/patient-key.js';
 
 export class Params {
   readonly values: unknown[] = [];
