@@ -11,6 +11,8 @@
  * --defer-indexes auto|on|off: the import's ImportOptions.deferIndexes (default auto: a load this
  * size into the empty schema sets the search indexes aside and builds them again at its end; the
  * rebuild is inside the timed import).
+ * --keep: leave the imported schema in place (its search_path is printed as keptSchema) for a look at
+ * what the import built; drop it by hand afterwards.
  *
  *   node --import tsx bench/import.ts --commit-phase [--bundles DIR]
  *
@@ -147,7 +149,8 @@ async function main(): Promise<void> {
   const used = process.cpuUsage(cpu);
   const pgCpuAfter = localPostgresCpuSeconds();
   const peak = mem.stop();
-  await target.drop();
+  const keep = process.argv.includes('--keep');
+  if (!keep) await target.drop();
   if (summary.failures.length) throw new Error(`import failures: ${JSON.stringify(summary.failures.slice(0, 3))}`);
 
   const importRate = summary.resources / importSeconds;
@@ -173,6 +176,7 @@ async function main(): Promise<void> {
     // the search indexes set aside and built again at the end (inside importSeconds), when they were
     deferredIndexes: summary.deferredIndexes,
     loadAverage1m: { before: +loadBefore.toFixed(2), after: +(loadavg()[0] as number).toFixed(2) },
+    keptSchema: keep ? target.schema : undefined,
   };
   console.log(JSON.stringify(result, null, 2));
 }
