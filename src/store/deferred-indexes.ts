@@ -61,11 +61,9 @@ export async function deferredSearchIndexes(q: Queryable): Promise<string[]> {
  */
 export async function restoreSearchIndexes(db: Db): Promise<string[]> {
   // The longest builds first, so the two builders end together rather than one long build running
-  // alone at the end: a GiST index first, whose build does not follow its table's size (the date
-  // spans: 10.7 s at a million resources, as long as the largest B-trees over four times the rows;
-  // 34.7 s as ranges, built entry by entry, before migration 046), then by the table's size on disk
-  // (relpages is still 0 after a load), the resource and history tables last (their bytes are JSON:
-  // few rows to sort).
+  // alone at the end: a GiST index (built entry by entry: the date spans take as long as the largest
+  // B-tree), then by the table's size on disk (relpages is still 0 after a load), the resource and
+  // history tables last (their bytes are JSON: few rows to sort).
   const pending = await db.query<{ name: string }>(
     `SELECT d.name FROM search_index_deferred d
        LEFT JOIN pg_class t ON t.relname = d.table_name AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())

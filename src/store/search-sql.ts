@@ -324,12 +324,12 @@ function approximately(lo: string, hi: string, now: number): { from: string; to:
 
 /**
  * "The span of this sp_date row (alias s) overlaps the window": implied by every date condition but
- * ne, and answered by the GiST index of migrations 005 and 046 (the span as a point (start, end), the
- * window as the box of points overlapping it) without reading the decades before a month.
+ * ne, and answered by the GiST index of migrations 005 and 047 (the span as a range; the planner
+ * estimates a range condition from the index's statistics) without reading the decades before a month.
  */
 function spanOverlaps(span: { resourceType: string; code: string }, w: DateWindow, p: Params): string {
   const t = (v: string | undefined): string => (v === undefined ? 'NULL::timestamptz' : `${p.add(v)}::timestamptz`);
-  return `sp_date_point(s.resource_type, s.code, s.lo, s.hi) <@ sp_date_area(${p.add(span.resourceType)}::text, ${p.add(span.code)}::text, ${t(w.from)}, ${t(w.to)})`;
+  return `sp_date_span(s.resource_type, s.code, s.lo, s.hi) && sp_date_window(${p.add(span.resourceType)}::text, ${p.add(span.code)}::text, ${t(w.from)}, ${t(w.to)})`;
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
- * Migration 046: the date-span index becomes an index of points (start, end). A store the previous
- * version left, with resources in it, is upgraded in place; one whose indexes a load had set aside
- * gets the new index when the load builds them again. Either way date windows find the same
- * encounters, through the new index, and the range functions are gone. On both engines.
+ * Migrations 046 and 047: the date-span index became an index of points (start, end), then ranges
+ * again (the planner cannot estimate a point-in-box condition). A store an older version left, with
+ * resources in it, is upgraded in place, whether it holds the ranges (045, through 046 and 047) or
+ * the points (046); one whose indexes a load had set aside gets the range index when the load builds
+ * them again. Either way date windows find the same encounters, through the range index, and the
+ * point functions are gone. On both engines.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,15 +53,15 @@ async function spanIndex(db: Db): Promise<string | undefined> {
   return r.rows[0]?.indexdef;
 }
 
-async function rangeFunctions(db: Db): Promise<string[]> {
+async function spanFunctions(db: Db): Promise<string[]> {
   const r = await db.query<{ proname: string }>(
     `SELECT proname FROM pg_proc WHERE pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-        AND proname IN ('sp_date_span', 'sp_date_window', 'sp_date_band') ORDER BY proname`,
+        AND proname LIKE 'sp\\_date\\_%' ORDER BY proname`,
   );
   return r.rows.map((row) => row.proname);
 }
 
-/** A store as migration 045 left it, for one test. */
+/** A store as an older migration left it, for one test. */
 async function withOldStore(open: () => Promise<Db>, test: (db: Db) => Promise<void>): Promise<void> {
   const db = await open();
   try {
@@ -72,41 +74,50 @@ async function withOldStore(open: () => Promise<Db>, test: (db: Db) => Promise<v
 const writeEncounters = (db: Db) =>
   db.transaction((tx) => writeResources(tx, ENCOUNTERS.map((r) => ({ resourceType: 'Encounter', id: r.id as string, method: 'PUT' as const, resource: r }))));
 
-const POINT_INDEX = /gist \(sp_date_point\(resource_type, code, lo, hi\)\) INCLUDE \(resource_type, code, id, lo, hi\)/;
+const RANGE_INDEX = /gist \(sp_date_span\(resource_type, code, lo, hi\)\) INCLUDE \(resource_type, code, id, lo, hi\)/;
+const RANGE_FUNCTIONS = ['sp_date_band', 'sp_date_offset', 'sp_date_span', 'sp_date_window'];
 
-for (const backend of backendsUpTo(45)) {
-  describe(`migration 046, date spans as points (${backend.name})`, () => {
-    it('upgrades a store holding encounters: the same windows find the same encounters, through the new index', () =>
-      withOldStore(backend.open, async (db) => {
-        await writeEncounters(db);
-        assert.match((await spanIndex(db)) ?? '', /gist \(sp_date_span\(/, 'the store starts with the range index');
-        assert.deepEqual(await migrate(db), ['046_date_span_points.sql']);
-        assert.match((await spanIndex(db)) ?? '', POINT_INDEX);
-        assert.deepEqual(await rangeFunctions(db), []);
-        assert.deepEqual(await answers(db), WINDOWS.map(([, ids]) => ids));
-        // the window is answered by the index: with sequential scans priced out, the plan names it
-        await db.transaction(async (tx) => {
-          await tx.exec('SET LOCAL enable_seqscan = off');
-          const plan = await tx.query<{ 'QUERY PLAN': string }>(
-            `EXPLAIN SELECT id FROM sp_date s WHERE sp_date_point(s.resource_type, s.code, s.lo, s.hi) <@ sp_date_area('Encounter', 'date', '2012-01-01', '2012-02-01')`,
-          );
-          assert.match(plan.rows.map((row) => row['QUERY PLAN']).join('\n'), /sp_date_span/);
-        });
-      }));
+/** The store each starting version leaves: its span index and the migrations an upgrade applies. */
+const FROM = [
+  { version: 45, index: RANGE_INDEX, pending: ['046_date_span_points.sql', '047_date_span_ranges.sql'] },
+  { version: 46, index: /gist \(sp_date_point\(resource_type, code, lo, hi\)\)/, pending: ['047_date_span_ranges.sql'] },
+];
 
-    it('leaves the index of a load that set the indexes aside to its rebuild, which builds the new one', () =>
-      withOldStore(backend.open, async (db) => {
-        const names = await deferSearchIndexes(db);
-        assert.ok(names.includes('sp_date_span'), names.join(', '));
-        await writeEncounters(db);
-        assert.deepEqual(await migrate(db), ['046_date_span_points.sql']);
-        assert.equal(await spanIndex(db), undefined, 'not built while the load runs');
-        assert.deepEqual(await deferredSearchIndexes(db), names);
-        assert.deepEqual(await answers(db), WINDOWS.map(([, ids]) => ids), 'searches answer meanwhile');
-        await restoreSearchIndexes(db);
-        assert.match((await spanIndex(db)) ?? '', POINT_INDEX);
-        assert.deepEqual(await rangeFunctions(db), []);
-        assert.deepEqual(await answers(db), WINDOWS.map(([, ids]) => ids));
-      }));
-  });
+for (const from of FROM) {
+  for (const backend of backendsUpTo(from.version)) {
+    describe(`migration 047 from a store at ${from.version}, date spans as ranges (${backend.name})`, () => {
+      it('upgrades a store holding encounters: the same windows find the same encounters, through the range index', () =>
+        withOldStore(backend.open, async (db) => {
+          await writeEncounters(db);
+          assert.match((await spanIndex(db)) ?? '', from.index, 'the store starts with its version\'s index');
+          assert.deepEqual(await migrate(db), from.pending);
+          assert.match((await spanIndex(db)) ?? '', RANGE_INDEX);
+          assert.deepEqual(await spanFunctions(db), RANGE_FUNCTIONS);
+          assert.deepEqual(await answers(db), WINDOWS.map(([, ids]) => ids));
+          // the window is answered by the index: with sequential scans priced out, the plan names it
+          await db.transaction(async (tx) => {
+            await tx.exec('SET LOCAL enable_seqscan = off');
+            const plan = await tx.query<{ 'QUERY PLAN': string }>(
+              `EXPLAIN SELECT id FROM sp_date s WHERE sp_date_span(s.resource_type, s.code, s.lo, s.hi) && sp_date_window('Encounter', 'date', '2012-01-01', '2012-02-01')`,
+            );
+            assert.match(plan.rows.map((row) => row['QUERY PLAN']).join('\n'), /sp_date_span/);
+          });
+        }));
+
+      it('leaves the index of a load that set the indexes aside to its rebuild, which builds the range index', () =>
+        withOldStore(backend.open, async (db) => {
+          const names = await deferSearchIndexes(db);
+          assert.ok(names.includes('sp_date_span'), names.join(', '));
+          await writeEncounters(db);
+          assert.deepEqual(await migrate(db), from.pending);
+          assert.equal(await spanIndex(db), undefined, 'not built while the load runs');
+          assert.deepEqual(await deferredSearchIndexes(db), names);
+          assert.deepEqual(await answers(db), WINDOWS.map(([, ids]) => ids), 'searches answer meanwhile');
+          await restoreSearchIndexes(db);
+          assert.match((await spanIndex(db)) ?? '', RANGE_INDEX);
+          assert.deepEqual(await spanFunctions(db), RANGE_FUNCTIONS);
+          assert.deepEqual(await answers(db), WINDOWS.map(([, ids]) => ids));
+        }));
+    });
+  }
 }
