@@ -216,7 +216,34 @@ for (const backend of backends()) {
     it('two large writes creating the same new resources at once: one wins, the other is a 409 and keeps nothing', async () => {
       const batch = (tag: string): { resourceType: string; id: string; method: 'PUT'; resource: Resource }[] =>
         Array.from({ length: 40 }, (_, i) => ({ resourceType: 'Patient', id: `same-new-${i}`, method: 'PUT' as const, resource: patient(`same-new-${i}`, { name: [{ family: tag }] }) }));
-      const outcomes = await Promise.allSettled([db.transaction((tx) => writeResources(tx, batch('First'))), db.transaction((tx) => writeResources(tx, batch('Second')))]);
+      // On PostgreSQL the two must overlap, whatever the machine's load: the first keeps its
+      // transaction open until the second is waiting on its rows, then commits.
+      let release = (): void => {};
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      let wrote = (): void => {};
+      const firstWrote = new Promise<void>((resolve) => { wrote = resolve; });
+      const overlap = backend.name === 'postgres';
+      let firstPid = 0;
+      const first = db.transaction(async (tx) => {
+        await writeResources(tx, batch('First'));
+        if (overlap) {
+          firstPid = Number((await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+          wrote();
+          await gate;
+        }
+      });
+      if (overlap) await firstWrote;
+      const second = db.transaction((tx) => writeResources(tx, batch('Second')));
+      if (overlap) {
+        for (let waited = 0; ; waited += 10) {
+          const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [firstPid]);
+          if (Number(r.rows[0]?.n) > 0) break;
+          assert.ok(waited < 10_000, 'the second write never waited on the first');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        release();
+      }
+      const outcomes = await Promise.allSettled([first, second]);
       // (the API and the import answer a store error through toOutcomeError)
       for (const o of outcomes) if (o.status === 'rejected') assert.equal(toOutcomeError(o.reason).status, 409, String(o.reason));
       // PGlite runs one transaction at a time, so there the second simply updates the first's rows
