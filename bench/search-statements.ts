@@ -9,8 +9,9 @@
  *     node --import tsx bench/search-statements.ts --type Observation \
  *       --query 'subject:Patient.family={family}&code=http://loinc.org|8302-2&_count=20' [--rounds 50]
  *
- * `{family}` is replaced, round by round, by one of 50 family names sampled from the store (as
- * bench/search.ts does).
+ * `{family}` is replaced, round by round, by one of 50 family names sampled from the store, and
+ * `{year}` by one of 2010-2018 (as bench/search.ts does): `--type Encounter --query
+ * 'date=ge{year}-01-01&date=lt{year}-04-01&class=AMB&_count=20'` is a quarter's ambulatory encounters.
  */
 import type { Db, Queryable } from '../src/store/db.js';
 import { openStore } from '../src/store/open.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     let t = performance.now();
     await readResource(db, 'Patient', patients[i % patients.length] as string);
     const read = performance.now() - t;
-    const query = queryOf(template.replaceAll('{family}', families[i % families.length] as string));
+    const query = queryOf(template.replaceAll('{family}', families[i % families.length] as string).replaceAll('{year}', String(2010 + (i % 9))));
     const req = parseSearchRequest(type, query, {});
     log.length = 0;
     t = performance.now();
