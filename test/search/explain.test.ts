@@ -208,7 +208,8 @@ for (const pgUrl of url ? [url] : []) describe('a code among a chained family re
 });
 // The number of resources with a value (Claim?status=active, the total of a worklist) is counted
 // from sp_token_patient (migration 045), whose entries share one key for many rows, rather than
-// from sp_token_value, which has an entry per row.
+// from sp_token_value, which has an entry per row. The store holds other types' tokens too, as any
+// does: with Claim's statuses alone, counting most of the table, a sequential scan is as good.
 for (const pgUrl of url ? [url] : []) describe('the resources with a value are counted from the deduplicated index (PostgreSQL)', () => {
   let db: Db;
   before(async () => {
@@ -216,7 +217,10 @@ for (const pgUrl of url ? [url] : []) describe('the resources with a value are c
     await db.exec(`INSERT INTO sp_token (resource_type, id, code, system, value, text, patient)
       SELECT 'Claim', 'c' || g, 'status', 'http://hl7.org/fhir/fm-status', CASE WHEN g % 10 = 0 THEN 'cancelled' ELSE 'active' END, NULL,
              CASE WHEN g % 7 = 0 THEN NULL ELSE 'p' || (g % 3000) END
-        FROM generate_series(1, 60000) g`);
+        FROM generate_series(1, 60000) g;
+      INSERT INTO sp_token (resource_type, id, code, system, value, text, patient)
+      SELECT 'Observation', 'o' || g, 'code', 'http://loinc.org', '8302-' || (g % 50), NULL, 'p' || (g % 3000)
+        FROM generate_series(1, 150000) g`);
     // (visible to every transaction, as a loaded store's rows are once vacuumed: an index-only scan)
     await db.exec('VACUUM ANALYZE sp_token');
   });
@@ -228,6 +232,9 @@ for (const pgUrl of url ? [url] : []) describe('the resources with a value are c
     const page = await searchIds(traced, req);
     assert.equal(page.total, 54000);
     const count = plans.find((x) => /Aggregate/.test(x) && !/LIMIT|Limit/.test(x)) ?? plans.join('\n----\n');
-    assert.match(count, /Index Only Scan using sp_token_patient/, plans.join('\n----\n'));
+    // (an index-only scan once the rows are all visible; while an older snapshot is open elsewhere, as
+    // another test's or a reader's, VACUUM cannot mark them so, and the index is read for a bitmap)
+    assert.match(count, /(Index Only Scan using|Bitmap Index Scan on) sp_token_patient/, plans.join('\n----\n'));
+    assert.doesNotMatch(count, /sp_token_value|Seq Scan/, count);
   });
 });
