@@ -22,7 +22,8 @@ export function dateRange(text: string): InstantRange | undefined {
     return { lo: iso(Date.UTC(year, month, 1)), hi: iso(Date.UTC(year, month + 1, 1) - 1) };
   }
   const day = Number(d);
-  if (day < 1 || day > 31) return undefined;
+  // (no 31 April, no 29 February outside leap years: Date.UTC would roll them into the next month)
+  if (day < 1 || day > new Date(Date.UTC(year, month + 1, 0)).getUTCDate()) return undefined;
   if (h === undefined) {
     return { lo: iso(Date.UTC(year, month, day)), hi: iso(Date.UTC(year, month, day + 1) - 1) };
   }

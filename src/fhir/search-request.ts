@@ -2,6 +2,7 @@
 import { badRequest } from './outcomes.js';
 import { compositeParamsFor, RESULT_PARAMS, searchParam, type CompositeParam, type ParamType, type SearchParam } from './search-parameters.js';
 import { isKnownResourceType } from './definitions.js';
+import { dateRange } from './dates.js';
 
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
 const PREFIXES = new Set<Prefix>(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
@@ -151,16 +152,43 @@ function buildFilter(resourceType: string, name: string, raw: string, depth = 0)
   const [code, modifier] = name.split(':') as [string, string | undefined];
   const special = specialParam(code);
   const values = splitValues(raw);
-  if (special) return { code, type: special, modifier, values };
+  if (special) return { code, type: special, modifier, values: checkValues(special, modifier, values, name) };
   const sp = searchParam(resourceType, code);
   if (!sp) {
     const cp = compositeParamsFor(resourceType).get(code);
     if (!cp) throw new UnknownParam(name);
     if (modifier) throw badRequest(`Modifier ":${modifier}" is not supported on composite parameter "${code}"`, name);
-    return { code, type: 'composite', values: [raw], composite: { param: cp, pairs: splitComposite(raw, name) } };
+    const pairs = splitComposite(raw, name);
+    for (const [, value] of pairs) checkValues(cp.value.type, undefined, [value], name);
+    return { code, type: 'composite', values: [raw], composite: { param: cp, pairs } };
   }
   if (modifier && !validModifier(sp.type, modifier)) throw badRequest(`Modifier ":${modifier}" is not supported on ${sp.type} parameter "${code}"`, name);
-  return { code, type: sp.type, modifier, values, param: sp };
+  return { code, type: sp.type, modifier, values: checkValues(sp.type, modifier, values, name), param: sp };
+}
+
+const NUMBER_RE = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/**
+ * The values of a parameter, each checked against its type before any SQL is built, so a bad one is
+ * a 400 naming the parameter (`Encounter?date=2015-13-01`: "date" in the OperationOutcome's
+ * expression), not a search that finds nothing.
+ */
+function checkValues(type: ParamType | CompositeParam['value']['type'], modifier: string | undefined, values: string[], name: string): string[] {
+  for (const raw of values) {
+    if (modifier === 'missing') {
+      if (raw !== 'true' && raw !== 'false') throw badRequest(`Parameter "${name}" takes true or false, got "${raw}"`, name);
+      continue;
+    }
+    if (type === 'date') {
+      const { value } = splitPrefix(raw);
+      if (!dateRange(value)) throw badRequest(`Invalid date "${value}" in parameter "${name}": expected YYYY, YYYY-MM, YYYY-MM-DD or a dateTime (YYYY-MM-DDThh:mm[:ss][Z|+hh:mm]), with an optional prefix (eq, ne, lt, gt, le, ge, sa, eb, ap)`, name);
+    } else if (type === 'number' || type === 'quantity') {
+      const { value } = splitPrefix(raw);
+      const num = type === 'quantity' ? (value.split('|')[0] as string) : value;
+      if (!NUMBER_RE.test(num)) throw badRequest(`Invalid ${type} "${raw}" in parameter "${name}": expected a number${type === 'quantity' ? ', optionally |system|code,' : ''} with an optional prefix (eq, ne, lt, gt, le, ge, sa, eb, ap)`, name);
+    }
+  }
+  return values;
 }
 
 function validModifier(type: ParamType, m: string): boolean {

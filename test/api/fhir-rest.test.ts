@@ -239,5 +239,26 @@ for (const backend of backends()) {
       const strict = await app.inject({ method: 'GET', url: '/fhir/Patient?colour=blue', headers: { prefer: 'handling=strict' } });
       assert.equal(strict.statusCode, 400);
     });
+
+    it('a search value its parameter cannot hold is a 400 naming the parameter, not an empty page', async () => {
+      const cases: [string, string, RegExp][] = [
+        ['/fhir/Encounter?date=2015-13-01', 'date', /Invalid date "2015-13-01" in parameter "date"/],
+        ['/fhir/Patient?birthdate=ge1970-02-30', 'birthdate', /Invalid date "1970-02-30"/],
+        ['/fhir/Patient?_lastUpdated=gtyesterday', '_lastUpdated', /Invalid date/],
+        ['/fhir/Observation?value-quantity=gtx', 'value-quantity', /Invalid quantity "gtx" in parameter "value-quantity"/],
+        ['/fhir/RiskAssessment?probability=high', 'probability', /Invalid number "high"/],
+        ['/fhir/Observation?code-value-quantity=http://loinc.org|4548-4$gtnine', 'code-value-quantity', /Invalid quantity "gtnine"/],
+        ['/fhir/Patient?gender:missing=maybe', 'gender:missing', /takes true or false/],
+      ];
+      for (const [url, expression, text] of cases) {
+        const r = await app.inject({ method: 'GET', url });
+        assert.equal(r.statusCode, 400, `${url}: ${r.body}`);
+        const issue = (r.json() as OperationOutcome).issue[0];
+        assert.match(issue?.diagnostics ?? '', text, url);
+        assert.deepEqual(issue?.expression, [expression], url);
+      }
+      // a leap day is a date
+      assert.equal((await get('/fhir/Patient?birthdate=2000-02-29')).statusCode, 200);
+    });
   });
 }
