@@ -1,6 +1,5 @@
 /** PostgreSQL server adapter (production), through node-postgres. */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Db, Queryable, QueryResult } from './db.js';
@@ -11,8 +10,19 @@ pg.types.setTypeParser(1184, (v) => v);
 pg.types.setTypeParser(1114, (v) => v);
 pg.types.setTypeParser(1082, (v) => v);
 
+/**
+ * One COPY of `data` (COPY text) into `table`: the whole text written at once and the stream ended,
+ * settled when the server has the rows (or refused them). Not through stream.pipeline and a Readable:
+ * for one chunk their set-up cost more CPU than the COPY's own round trips (about 250 µs a COPY,
+ * seven COPYs to a file in an import).
+ */
 async function copyInto(client: pg.PoolClient, table: string, columns: string[], data: string): Promise<void> {
-  await pipeline(Readable.from([data]), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  await new Promise<void>((resolve, reject) => {
+    stream.once('finish', resolve);
+    stream.once('error', reject);
+    stream.end(data);
+  });
 }
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
