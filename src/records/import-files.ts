@@ -21,7 +21,7 @@ import type { Worker } from 'node:worker_threads';
 import { tsWorker } from '../runtime/ts-worker.js';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { terminologyWarnings } from '../terminology/warnings.js';
-import { fillStoredJson, writePrepared, type PreparedWrite } from '../store/repository.js';
+import { templateStore, writePrepared, type PreparedWrite } from '../store/repository.js';
 import { deferSearchIndexes, restoreSearchIndexes } from '../store/deferred-indexes.js';
 import { processBatch, processTransaction } from './bundles.js';
 import type { RecordContext } from './context.js';
@@ -178,12 +178,9 @@ async function commitPrepared(ctx: RecordContext, file: string, p: Extract<Prepa
   if (ctx.codeLookup) for (const r of p.lookups) codeWarnings += terminologyWarnings(r as Resource & Record<string, unknown>, ctx.codeLookup).length;
   const writes = p.writes.map((w): PreparedWrite => {
     if (!w.json) return { resourceType: w.resourceType, id: w.id, method: w.method, ifMatch: w.ifMatch };
-    const json = w.json;
-    const index = w.index as NonNullable<typeof w.index>;
-    const compartments = w.compartments ?? [];
     return {
       resourceType: w.resourceType, id: w.id, method: w.method, ifMatch: w.ifMatch, hash: w.hash,
-      store: (v, lastUpdated) => ({ index, compartments, json: fillStoredJson(json, v, lastUpdated) }),
+      store: templateStore(w.json, w.index as NonNullable<typeof w.index>, w.compartments ?? []),
     };
   });
   try {

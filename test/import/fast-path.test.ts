@@ -93,7 +93,12 @@ function fixtureFiles(): string[] {
     write('l-if-match.json', { resourceType: 'Bundle', type: 'transaction', entry: [
       { resource: { resourceType: 'Patient', id: 'fp-1', gender: 'male' }, request: { method: 'PUT', url: 'Patient/fp-1', ifMatch: 'W/"7"' } },
     ] }),
-    write('m-resource.json', { resourceType: 'Practitioner', id: 'fp-pr', name: [{ family: 'Núñez', given: ['José'] }] }),
+    // COPY's special characters (backslash, tab, line breaks) in the JSON before meta, in meta and after it
+    write('m-resource.json', {
+      resourceType: 'Practitioner', id: 'fp-pr', meta: { tag: [{ system: 'urn:x', code: 'a\\b', display: 'tab\there' }] },
+      address: [{ line: ['1\\2 Main\tSt', 'line\r\nbreak'] }], name: [{ family: 'Núñez', given: ['José'] }],
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">C:\\dir\n\tindented</div>' },
+    }),
     // one resource written twice in a file (two versions, two history rows with different JSON), one
     // written and deleted, and two resources with the same content but for their ids
     write('n-twice.json', { resourceType: 'Bundle', type: 'transaction', entry: [
@@ -146,6 +151,9 @@ describe('import fast path', () => {
         // the resource written twice in one file has both versions in its history, each with its own JSON
         const twice = await fast.query<{ version_id: number; gender: string }>(`SELECT version_id, content->>'gender' AS gender FROM resource_version WHERE resource_type = 'Patient' AND id = 'fp-6' ORDER BY version_id`);
         assert.deepEqual(twice.rows.map((r) => [Number(r.version_id), r.gender]), [[1, 'female'], [2, 'male']]);
+        // the special characters came through COPY as they were
+        const pr = await fast.query<{ line: string; code: string; div: string }>(`SELECT content->'address'->0->>'line' AS line, content->'meta'->'tag'->0->>'code' AS code, content->'text'->>'div' AS div FROM resource WHERE resource_type = 'Practitioner' AND id = 'fp-pr'`);
+        assert.deepEqual(pr.rows[0], { line: JSON.stringify(['1\\2 Main\tSt', 'line\r\nbreak']).replace(/,/g, ', '), code: 'a\\b', div: '<div xmlns="http://www.w3.org/1999/xhtml">C:\\dir\n\tindented</div>' });
         // a re-import (prepared on this thread) of files the update did not touch changes nothing
         const again = await importFiles({ db: fast, strict: false }, files.slice(1, 3), undefined, { workers: 0 });
         assert.equal(again.created + again.updated, 0);
