@@ -124,7 +124,8 @@ export function fillStoredJson(json: [string, string, string], versionId: number
  * A prepared write's `store` from its storedFormTemplate JSON and index rows (a bulk import). The
  * COPY text of the JSON is the template's parts escaped, each a flat string, then filled: a version
  * number and an instant need no escaping. Escaping the filled JSON instead (a string of five parts)
- * made V8 flatten it first, copying it for nothing: most of the commit's own CPU in an import.
+ * made V8 flatten it first, copying it for nothing: half of writePrepared's own CPU in an import
+ * (19 µs a resource without a database, 8.6 µs now).
  */
 export function templateStore(json: [string, string, string], index: IndexRows | string[], compartments: string[]): NonNullable<PreparedWrite['store']> {
   return (v, lastUpdated) => {
