@@ -20,7 +20,7 @@ async function copyInto(client: pg.PoolClient, table: string, columns: string[],
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   await new Promise<void>((resolve, reject) => {
     stream.once('finish', resolve);
-    stream.once('error', reject);
+    stream.on('error', reject); // (kept: a second error must not go unhandled)
     stream.end(data);
   });
 }
