@@ -51,10 +51,12 @@ function idsIn(table: string, resourceType: string, code: string, cond: string, 
 
 /** Every value of a date filter a closed window (eq, ap, or merged ge and lt): none open-ended, none ne. */
 function closedDateWindows(values: readonly string[], now = Date.now()): boolean {
-  return values.every((v) => {
-    const w = dateWindow(v, now);
-    return w?.from !== undefined && w.to !== undefined;
-  });
+  return values.every((v) => isClosed(dateWindow(v, now)));
+}
+
+/** A window with both ends (undefined: a ne, which has none). */
+function isClosed(w: DateWindow | undefined): boolean {
+  return w?.from !== undefined && w.to !== undefined;
 }
 
 function filterSql(resourceType: string, f: Filter, p: Params, alias: string): string {
@@ -381,7 +383,7 @@ export function dateCond(raw: string, lo: string, hi: string, p: Params, span?: 
   })();
   const w = span ? dateWindow(raw, now) : undefined;
   if (!span || !w) return `(${exact})`;
-  const closed = w.from !== undefined && w.to !== undefined;
+  const closed = isClosed(w);
   return `(${closed ? `(${exact}) IS TRUE` : exact} AND ${spanOverlaps(span, w, p)})`;
 }
 
@@ -402,7 +404,7 @@ function mergedDateCond(resourceType: string, code: string, fs: Filter[], p: Par
   // a row overlapping [from, inf) and (-inf, to] with from after to spans [to, from]: still implied
   if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) [from, to] = [to, from];
   const exact = fs.map((f) => dateCond(f.values[0] as string, 's.lo', 's.hi', p, undefined, now)).join(' AND ');
-  const closed = from !== undefined && to !== undefined;
+  const closed = isClosed({ from, to });
   return { sql: `${closed ? `(${exact}) IS TRUE` : exact} AND ${spanOverlaps({ resourceType, code }, { from, to }, p)}`, closed };
 }
 
