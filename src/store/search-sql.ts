@@ -343,8 +343,9 @@ function approximately(lo: string, hi: string, now: number): { from: string; to:
 
 /**
  * "The span of this sp_date row (alias s) overlaps the window": implied by every date condition but
- * ne, and answered by the GiST index of migrations 005 and 047 (the span as a range; the planner
- * estimates a range condition from the index's statistics) without reading the decades before a month.
+ * ne, and answered by the SP-GiST index of migrations 005, 047 and 048 (the span as a range; the
+ * planner estimates a range condition from the index's statistics) without reading the decades
+ * before a month.
  */
 function spanOverlaps(span: { resourceType: string; code: string }, w: DateWindow, p: Params): string {
   const t = (v: string | undefined): string => (v === undefined ? 'NULL::timestamptz' : `${p.add(v)}::timestamptz`);
