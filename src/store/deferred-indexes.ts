@@ -1,13 +1,14 @@
 /**
  * Search indexes set aside during a bulk load. Keeping the B-tree and SP-GiST indexes of the sp_*
  * tables up to date row by row is most of what the server does in an import (index insertion was
- * 71% of its time, measured); building them again from the loaded tables costs far less. So a large import
- * into a store much smaller than itself drops the indexes searches use to find values, and those
- * of the resource and history tables (by time, by patient compartment) (`deferSearchIndexes`),
- * loads, and builds them again (`restoreSearchIndexes`). Primary keys stay, and so do the indexes
- * that lead with (resource_type, id): a write finds a resource's old index rows through them when it
- * replaces them, and initial loads do update (Synthea's bundles repeat their Organizations and
- * Practitioners with new counts), which without them would scan the whole table each time.
+ * 71% of its time, measured); building them again from the loaded tables costs far less. So a large
+ * import into a store much smaller than itself drops the indexes searches use to find values, and
+ * those of the resource and history tables (by time, by patient compartment)
+ * (`deferSearchIndexes`), loads, and builds them again (`restoreSearchIndexes`). Primary keys stay,
+ * and so do the indexes that lead with (resource_type, id): a write finds a resource's old index
+ * rows through them when it replaces them, and initial loads do update (Synthea's bundles repeat
+ * their Organizations and Practitioners with new counts), which without them would scan the whole
+ * table each time.
  *
  * Each dropped index is recorded with its definition (table `search_index_deferred`, migration 008)
  * in the transaction that drops it, and its row is deleted in the transaction that builds it again,
