@@ -22,7 +22,7 @@ import { tsWorker } from '../runtime/ts-worker.js';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { terminologyWarnings } from '../terminology/warnings.js';
 import { templateStore, writePrepared, type PreparedWrite } from '../store/repository.js';
-import { deferSearchIndexes, restoreSearchIndexes } from '../store/deferred-indexes.js';
+import { deferSearchIndexes, restoreSearchIndexes, sharedResourceTypes } from '../store/deferred-indexes.js';
 import { processBatch, processTransaction } from './bundles.js';
 import type { RecordContext } from './context.js';
 import { failureReason, prepareFile, prepareFileInTurns, readImportFile, type ImportFailure, type PreparedFile } from './import-prepare.js';
@@ -102,7 +102,9 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
     for (let i = 0; i < files.length; i++) record(i, await importSlow(ctx, files[i] as string, summary));
     return summary;
   }
-  const deferral = (await shouldDefer(ctx, files, options.deferIndexes ?? 'auto')) ? { indexes: (await deferSearchIndexes(ctx.db)).length, done: false } : undefined;
+  const deferral = (await shouldDefer(ctx, files, options.deferIndexes ?? 'auto'))
+    ? { indexes: (await deferSearchIndexes(ctx.db)).length, done: false, shared: new Set(sharedResourceTypes()), recordReplaced: false }
+    : undefined;
   /** Builds the indexes set aside, once (before file `i`, or at the end). */
   const endDeferral = async (i: number): Promise<void> => {
     if (!deferral || deferral.done) return;
@@ -157,7 +159,14 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
       }
       const keys = new Set(p.writes.map((w) => `${w.resourceType}/${w.id}`));
       while (inFlight.length >= parallel || inFlight.some((c) => [...keys].some((k) => c.keys.has(k)))) await finishOldest();
-      inFlight.push({ i, keys, done: commitPrepared(ctx, file, p, summary) });
+      // a commit ended has replaced a patient's record, whose old index rows only a scan of each
+      // table finds while the indexes are set aside (store/deferred-indexes.ts): with them from here
+      // on (from the next file, or the one after when two commit at once)
+      if (deferral?.recordReplaced && !deferral.done) {
+        while (inFlight.length) await finishOldest();
+        await endDeferral(i);
+      }
+      inFlight.push({ i, keys, done: commitPrepared(ctx, file, p, summary, deferral) });
       dispatch(i + 1);
       prepareHere(i + 1);
     }
@@ -173,7 +182,10 @@ export async function importFiles(ctx: RecordContext, paths: string[], onProgres
 }
 
 /** Commits a prepared file in one transaction and counts it. */
-async function commitPrepared(ctx: RecordContext, file: string, p: Extract<PreparedFile, { kind: 'ready' }>, summary: ImportSummary): Promise<ImportFailure[]> {
+async function commitPrepared(
+  ctx: RecordContext, file: string, p: Extract<PreparedFile, { kind: 'ready' }>, summary: ImportSummary,
+  deferral?: { done: boolean; shared: Set<string>; recordReplaced: boolean },
+): Promise<ImportFailure[]> {
   let codeWarnings = 0;
   if (ctx.codeLookup) for (const r of p.lookups) codeWarnings += terminologyWarnings(r as Resource & Record<string, unknown>, ctx.codeLookup).length;
   const writes = p.writes.map((w): PreparedWrite => {
@@ -189,6 +201,7 @@ async function commitPrepared(ctx: RecordContext, file: string, p: Extract<Prepa
       if (r.outcome === 'created') summary.created++;
       else if (r.outcome === 'updated') summary.updated++;
       else if (r.outcome === 'unchanged') summary.unchanged++;
+      if (deferral && !deferral.done && (r.outcome === 'updated' || r.outcome === 'deleted') && !deferral.shared.has(r.resourceType)) deferral.recordReplaced = true;
     }
   } catch (err) {
     return [{ file, reason: failureReason(err) }];

@@ -410,11 +410,23 @@ export const SEARCH_INDEX_TABLES: readonly string[] = INDEX_TABLES.map((t) => t.
 export function indexRowStatements(rows: { t: string; id: string; index?: IndexRows }[], replaced: { t: string; id: string }[], p: (v: unknown) => string): string[] {
   const ctes: string[] = [];
   if (replaced.length) {
-    const dt = p(replaced.map((r) => r.t));
-    const di = p(replaced.map((r) => r.id));
-    for (const { table } of INDEX_TABLES) {
-      ctes.push(`del_${table} AS (DELETE FROM ${table} s USING unnest(${dt}::text[], ${di}::text[]) AS k(t, i)
-        WHERE s.resource_type = k.t AND s.id = k.i RETURNING 1)`);
+    // one statement per table and resource type, the type a parameter the planner sees as a value,
+    // so that during a bulk load the partial index of the types a load repeats serves it
+    // (store/deferred-indexes.ts)
+    const byType = new Map<string, string[]>();
+    for (const r of replaced) {
+      const ids = byType.get(r.t);
+      if (ids) ids.push(r.id);
+      else byType.set(r.t, [r.id]);
+    }
+    let k = 0;
+    for (const [t, ids] of byType) {
+      const pt = p(t);
+      const pi = p(ids);
+      for (const { table } of INDEX_TABLES) {
+        ctes.push(`del_${table}_${k} AS (DELETE FROM ${table} s WHERE s.resource_type = ${pt} AND s.id = ANY(${pi}::text[]) RETURNING 1)`);
+      }
+      k++;
     }
   }
   for (const t of INDEX_TABLES) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { backends } from '../helpers/db.js';
 import type { Db } from '../../src/store/db.js';
-import { DEFERRED_TABLES, deferredSearchIndexes, deferSearchIndexes, restoreSearchIndexes } from '../../src/store/deferred-indexes.js';
+import { DEFERRED_TABLES, deferredSearchIndexes, deferSearchIndexes, duringLoadIndex, restoreSearchIndexes, sharedResourceTypes } from '../../src/store/deferred-indexes.js';
 import { openStore } from '../../src/store/open.js';
 import { SEARCH_INDEX_TABLES, writeResources } from '../../src/store/repository.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
@@ -43,44 +43,68 @@ for (const backend of backends()) {
       await db.close();
     });
 
-    it('sets the value indexes aside, keeps the keys and those that find a resource\'s rows, and builds exactly the same ones again', async () => {
+    it('sets every search index aside but the keys, finds the rows of the resources a load repeats meanwhile, and builds exactly the same indexes again', async () => {
       const before = await searchIndexes(db);
       assert.ok(before.size >= 23, `expected the migrations' indexes, got ${[...before.keys()].join(', ')}`);
+      await db.transaction((tx) => writeResources(tx, [
+        { resourceType: 'Organization', id: 'org1', method: 'PUT', resource: { resourceType: 'Organization', id: 'org1', name: 'General Hospital' } as Resource },
+      ]));
       const names = await deferSearchIndexes(db);
       const during = await searchIndexes(db);
-      // the primary keys stay, and every index leading with (resource_type, id): one per search table
-      const kept = [...SEARCH_INDEX_TABLES.map((t) => `${t}_res`), 'resource_pkey', 'resource_history_pkey'].sort();
-      assert.deepEqual([...during.keys()].sort(), kept);
+      // the primary keys stay, and each search table has its load-time index of the shared types' rows
+      const kept = ['resource_pkey', 'resource_history_pkey'];
+      const loadTime = SEARCH_INDEX_TABLES.map(duringLoadIndex);
+      assert.deepEqual([...during.keys()].sort(), [...kept, ...loadTime].sort());
       assert.deepEqual(names, [...before.keys()].filter((n) => !kept.includes(n)).sort());
-      assert.ok(names.includes('resource_compartments') && names.includes('sp_token_value') && names.includes('sp_date_span'), names.join(', '));
+      assert.ok(names.includes('resource_compartments') && names.includes('sp_token_value') && names.includes('sp_token_res') && names.includes('sp_date_span'), names.join(', '));
       assert.deepEqual(await deferredSearchIndexes(db), names);
       // deferring again changes nothing
       assert.deepEqual(await deferSearchIndexes(db), names);
+      assert.deepEqual([...(await searchIndexes(db)).keys()].sort(), [...during.keys()].sort());
+      const shared = sharedResourceTypes();
+      assert.ok(shared.includes('Organization') && shared.includes('Practitioner') && shared.includes('Patient') && !shared.includes('Observation'), shared.join(', '));
+      assert.ok(shared.length <= 100, `${shared.length} shared types: PostgreSQL proves a partial index's IN list of at most 100`);
 
-      // writes (new resources, then an update replacing index rows) and searches go on meanwhile
+      // the delete of a repeated Organization's old rows can use its table's load-time index; a
+      // patient's Observation's cannot (it scans)
+      const plan = async (type: string): Promise<string> => db.transaction(async (tx) => {
+        await tx.exec('SET LOCAL enable_seqscan = off');
+        const r = await tx.query<Record<string, string>>(`EXPLAIN DELETE FROM sp_string s WHERE s.resource_type = $1 AND s.id = ANY($2::text[])`, [type, ['x']]);
+        return r.rows.map((row) => Object.values(row)[0]).join('\n');
+      });
+      assert.match(await plan('Organization'), /sp_string_shared_during_load/);
+      assert.doesNotMatch(await plan('Observation'), /sp_string_shared_during_load/);
+
+      // writes (new resources, then updates replacing index rows) and searches go on meanwhile
       await db.transaction((tx) => writeResources(tx, [
         { resourceType: 'Observation', id: 'o1', method: 'PUT', resource: observation('o1', '2345-7', 5.4, '2021-03-04') },
         { resourceType: 'Observation', id: 'o2', method: 'PUT', resource: observation('o2', '4548-4', 7.1, '2022-01-01') },
       ]));
-      await db.transaction((tx) => writeResources(tx, [{ resourceType: 'Observation', id: 'o1', method: 'PUT', resource: observation('o1', '2345-7', 9.9, '2021-03-04') }]));
-      const queries: Record<string, string>[] = [
-        { code: 'http://loinc.org|2345-7' },
-        { 'value-quantity': 'gt9' },
-        { 'value-quantity': 'lt6' },
-        { date: 'ge2022' },
-        { subject: 'Patient/p1', _sort: '-date' },
+      await db.transaction((tx) => writeResources(tx, [
+        { resourceType: 'Observation', id: 'o1', method: 'PUT', resource: observation('o1', '2345-7', 9.9, '2021-03-04') },
+        { resourceType: 'Organization', id: 'org1', method: 'PUT', resource: { resourceType: 'Organization', id: 'org1', name: 'Riverside Clinic' } as Resource },
+      ]));
+      const queries: [string, Record<string, string>][] = [
+        ['Observation', { code: 'http://loinc.org|2345-7' }],
+        ['Observation', { 'value-quantity': 'gt9' }],
+        ['Observation', { 'value-quantity': 'lt6' }],
+        ['Observation', { date: 'ge2022' }],
+        ['Observation', { subject: 'Patient/p1', _sort: '-date' }],
+        ['Organization', { name: 'general' }],
+        ['Organization', { name: 'riverside' }],
       ];
       const answers = async (): Promise<string[][]> => {
         const out: string[][] = [];
-        for (const q of queries) out.push((await searchIds(db, parseSearchRequest('Observation', q))).ids);
+        for (const [type, q] of queries) out.push((await searchIds(db, parseSearchRequest(type, q))).ids);
         return out;
       };
       const meanwhile = await answers();
-      assert.deepEqual(meanwhile, [['o1'], ['o1'], [], ['o2'], ['o2', 'o1']]);
+      assert.deepEqual(meanwhile, [['o1'], ['o1'], [], ['o2'], ['o2', 'o1'], [], ['org1']]);
 
       assert.deepEqual(await restoreSearchIndexes(db), names);
       assert.deepEqual(await searchIndexes(db), before);
       assert.deepEqual(await deferredSearchIndexes(db), []);
+      assert.equal((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM search_index_deferred')).rows[0]?.n, 0, 'the load-time indexes are gone too');
       assert.deepEqual(await answers(), meanwhile);
       assert.deepEqual(await restoreSearchIndexes(db), [], 'nothing left to build');
     });
