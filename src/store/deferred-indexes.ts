@@ -14,7 +14,7 @@
  * Organizations and Practitioners with new counts). The records of a patient (Observations,
  * Encounters...) come once in a load, and the `_res` indexes kept for them through a load cost more
  * than any other part of it: their keys are random UUIDs, so each resource's rows land on a random
- * page of seven large indexes (a million-resource import took 230-235 s with them, 192-207 s
+ * page of seven large indexes (a million-resource import took 229-235 s with them, 180-207 s
  * without; BENCHMARKS.md). A write replacing such a record meanwhile deletes its rows by a scan of
  * each table, and the import builds the indexes again as soon as a committed file has replaced one
  * (records/import-files.ts), so a load that repeats them pays that once.
