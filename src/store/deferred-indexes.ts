@@ -102,23 +102,24 @@ export async function restoreSearchIndexes(db: Db): Promise<string[]> {
   const pending = await db.query<{ name: string; is_drop: boolean }>(
     `SELECT d.name, d.definition LIKE 'DROP %' AS is_drop FROM search_index_deferred d
        LEFT JOIN pg_class t ON t.relname = d.table_name AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-      ORDER BY d.definition LIKE 'DROP %', d.definition ~* ' USING (sp)?gist ' DESC, d.table_name IN ('resource', 'resource_history'),
+      ORDER BY d.definition ~* ' USING (sp)?gist ' DESC, d.table_name IN ('resource', 'resource_history'),
                coalesce(pg_relation_size(t.oid), 0) DESC, d.name`,
   );
   const queue = pending.rows.filter((r) => !r.is_drop).map((r) => r.name);
   const built: string[] = [];
   const worker = async (): Promise<void> => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-      if (await buildOne(db, name)) built.push(name);
+      if (await restoreOne(db, name)) built.push(name);
     }
   };
   await Promise.all(Array.from({ length: db.kind === 'pg' ? 2 : 1 }, worker));
   // the load-time indexes once every build has ended (a write meanwhile still finds its rows)
-  for (const r of pending.rows) if (r.is_drop) await buildOne(db, r.name);
+  for (const r of pending.rows) if (r.is_drop) await restoreOne(db, r.name);
   return built.sort();
 }
 
-async function buildOne(db: Db, name: string): Promise<boolean> {
+/** Runs one recorded statement (builds a set-aside index, drops a load-time one) and deletes its row. */
+async function restoreOne(db: Db, name: string): Promise<boolean> {
   return db.transaction(async (tx) => {
     const r = await tx.query<{ definition: string }>('SELECT definition FROM search_index_deferred WHERE name = $1 FOR UPDATE SKIP LOCKED', [name]);
     const definition = r.rows[0]?.definition;
