@@ -27,6 +27,8 @@ export interface Columns {
   given: ListColumn;
   /** -1 where the value is missing ('' in Prepared), in every single-valued column. */
   family: Int32Array;
+  /** The parts of a double-barrelled family name (Prepared.familyParts). */
+  familyParts: ListColumn;
   previousFamily: ListColumn;
   dobs: string[];
   dob: Int32Array;
@@ -100,6 +102,7 @@ export function toColumns(records: Prepared[]): Columns {
     n: records.length,
     given: list(records, names, (p) => p.given),
     family: single(records, names, (p) => p.family),
+    familyParts: list(records, names, (p) => p.familyParts),
     previousFamily: list(records, names, (p) => p.previousFamily),
     names: names.values,
     dob: single(records, dobs, (p) => p.dob),
@@ -181,10 +184,9 @@ export class PairMemo {
   }
 }
 
-// What is remembered about a pair of names: the level (2 bits) and two flags.
+// What is remembered about a pair of names: the level (2 bits) and a flag.
 const LEVEL = 3;
 const JW_HIGH = 4;
-const CONTAINS = 8;
 // ... and about a pair of streets or cities.
 const SIM_HIGH = 1;
 const SIM_LOW = 2;
@@ -210,9 +212,9 @@ export class ColumnComparer {
     return v;
   }
 
-  /** Level, Jaro-Winkler >= high, and whether one contains the other (both 4+ letters). */
+  /** Level and Jaro-Winkler >= high. */
   private name(x: number, y: number): number {
-    if (x === y) return JW_HIGH | (this.c.names[x]!.length >= 4 ? CONTAINS : 0);
+    if (x === y) return JW_HIGH;
     let v = this.names.get(x, y);
     if (v < 0) {
       const a = this.c.names[x]!;
@@ -221,7 +223,6 @@ export class ColumnComparer {
       const jw = jaroWinkler(a, b);
       v = nameLevel(a, b, this.nameCodes(x), this.nameCodes(y), sim, jw);
       if (jw >= sim.high) v |= JW_HIGH;
-      if (a.length >= 4 && b.length >= 4 && (a.includes(b) || b.includes(a))) v |= CONTAINS;
       this.names.set(x, y, v);
     }
     return v;
@@ -281,10 +282,9 @@ export class ColumnComparer {
             l = -1;
             break;
           }
-          const v = this.name(af, bfx);
-          l = v & LEVEL;
+          l = this.name(af, bfx) & LEVEL;
           if (l <= 1) break;
-          if (includes(c.previousFamily, a, bfx) || includes(c.previousFamily, b, af) || (v & CONTAINS) !== 0) l = 1;
+          if (includes(c.previousFamily, a, bfx) || includes(c.previousFamily, b, af) || includes(c.familyParts, a, bfx) || includes(c.familyParts, b, af)) l = 1;
           break;
         }
         case 2: {

@@ -41,14 +41,16 @@ function givenLevel(a: Prepared, b: Prepared, sim: Sim): number {
 
 function familyLevel(a: Prepared, b: Prepared, sim: Sim): number {
   if (!a.family || !b.family) return -1;
-  let best = nameLevel(a.family, b.family, a.familyCodes, b.familyCodes, sim);
-  if (best <= 1) return best;
+  const level = nameLevel(a.family, b.family, a.familyCodes, b.familyCodes, sim);
+  if (level <= 1) return level;
   // Maiden / previous names and double-barrelled names count as similar.
   // A name change: one record's current name is the other's previous (maiden) name. Two records
   // that share only a previous name say nothing about the current one.
   if (a.previousFamily.includes(b.family) || b.previousFamily.includes(a.family)) return 1;
-  if (a.family.length >= 4 && b.family.length >= 4 && (a.family.includes(b.family) || b.family.includes(a.family))) best = Math.min(best, 1);
-  return best;
+  // One part of a double-barrelled name (Garcia for Garcia-Lopez); a longer name that only begins
+  // or ends like the other (Smithsonia, Smith) is left to the string similarity.
+  if (a.familyParts.includes(b.family) || b.familyParts.includes(a.family)) return 1;
+  return level;
 }
 
 /** exact / one edit or day-month swap / year-month or year-day equal / else. */

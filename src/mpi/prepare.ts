@@ -8,6 +8,12 @@ export interface Prepared {
   givenCodes: string[][];
   family: string;
   familyCodes: string[];
+  /**
+   * The parts of a family name written as several (Garcia-Lopez, Van Dyke), each of four letters
+   * or more; empty for a one-part name. A part alone is the same family name (a double-barrelled
+   * name shortened); a name that merely begins like another (Smithsonia, Smith) is not.
+   */
+  familyParts: string[];
   previousFamily: string[];
   /** YYYYMMDD digits (shorter when partial); '' when missing or unreadable. */
   dob: string;
@@ -36,6 +42,12 @@ const UNIT_WORDS = /\b(apt|apartment|unit|suite|ste|flat|room|rm|#)\b.*$/;
 export function normName(s: string | undefined): string {
   if (!s) return '';
   return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
+}
+
+/** The parts of a name written as several (split at spaces and hyphens), of four letters or more. */
+function nameParts(s: string | undefined): string[] {
+  const parts = (s ?? '').split(/[\s\-\u2010\u2011]+/).map(normName).filter(Boolean);
+  return parts.length > 1 ? parts.filter((p) => p.length >= 4) : [];
 }
 
 function normText(s: string | undefined): string {
@@ -170,6 +182,7 @@ export function prepare(r: PersonRecord, config: MatcherConfig, today: Date = ne
     givenCodes: given.map(nameCodes),
     family,
     familyCodes: nameCodes(family),
+    familyParts: family ? nameParts(r.family) : [],
     previousFamily: (r.previousFamily ?? []).map(normName).filter((f) => f && f !== family),
     dob: birth.dob,
     dobInvalid: birth.invalid,

@@ -21,7 +21,7 @@ const fx = (f: string): string => path.join(import.meta.dirname, 'fixtures', f);
 const config: MatcherConfig = { ...DEFAULT_CONFIG, comparisons: [...DEFAULT_CONFIG.comparisons, { kind: 'address', levels: ['a', 'b', 'c', 'd', 'e'], m: [0.8, 0.1, 0.05, 0.03, 0.02], u: [0.001, 0.01, 0.05, 0.1, 0.839] }] };
 const today = new Date('2026-06-01T00:00:00Z');
 
-/** Variants that reach the rarer paths: transposed names, middle names, previous names, lists. */
+/** Variants that reach the rarer paths: transposed names, middle names, previous and double-barrelled names, lists. */
 function variants(records: PersonRecord[], seed: number): PersonRecord[] {
   const r = rng(seed);
   const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
@@ -33,6 +33,7 @@ function variants(records: PersonRecord[], seed: number): PersonRecord[] {
     else if (k < 0.3) v.given = [...(v.given ?? []), pick(records).given?.[0] ?? 'ann'];
     else if (k < 0.4) v.previousFamily = [pick(records).family ?? 'smith', ...(r() < 0.5 && x.family ? [x.family] : [])];
     else if (k < 0.5) v.given = [pick(['a', 'j', 'bill', 'william', 'ann', 'anne']), ...(v.given ?? [])];
+    else if (k < 0.6 && v.family) v.family = r() < 0.5 ? `${v.family}-${pick(records).family ?? 'lopez'}` : `${pick(records).family ?? 'van'} ${v.family}`;
     if (r() < 0.4) v.phone = [`555-01${i % 10}-${1000 + (i % 7)}`, ...(r() < 0.5 ? [`555-01${(i + 1) % 10}-${1000 + (i % 7)}`] : [])];
     if (r() < 0.3) v.email = [`${v.given?.[0] ?? 'x'}.${i % 5}@example.org`];
     if (r() < 0.3) v.identifiers = [`mrn|${i % 50}`, ...(r() < 0.3 ? [`other|${i % 3}`] : [])];

@@ -104,9 +104,15 @@ describe('mpi comparisons', () => {
     const family = other({ family: 'Bell' });
     assert.equal(level(family, 'family'), 'different');
     assert.equal(family.classification, 'non-match');
-    // A similar family name (a typo, a previous name) is no disagreement: review.
+    // A similar family name (a typo, a previous name, a part of a double-barrelled name) is no
+    // disagreement: review.
     assert.equal(other({ family: 'Ayalla' }).classification, 'possible');
     assert.equal(other({ family: 'Nash', previousFamily: ['Ayala'] }).classification, 'possible');
+    assert.equal(other({ family: 'Ayala-Reyes' }).classification, 'possible');
+    // A longer name that only begins like it (Smithsonia and Smith) is another name: two people.
+    const longer = other({ family: 'Ayalamonte' });
+    assert.equal(level(longer, 'family'), 'fuzzy (weak similarity or initial)');
+    assert.equal(longer.classification, 'non-match');
     // A birth date or family name not recorded (or a placeholder) is no evidence against the typo: review.
     assert.equal(other({ birthDate: undefined }).classification, 'possible');
     assert.equal(other({ family: 'Unknown' }).classification, 'possible');
@@ -129,6 +135,15 @@ describe('mpi comparisons', () => {
     assert.match(level(married, 'family'), /^similar/);
     const shared = explain(person({ family: 'Bell', previousFamily: ['Collins'] }), person({ id: 'y', family: 'Gibson', previousFamily: ['Collins'] }));
     assert.equal(level(shared, 'family'), 'different');
+  });
+
+  it('a part of a double-barrelled family name is the same family name; a name that merely contains another is not', () => {
+    const fam = (a: string, b: string): string => level(explain(person({ family: a }), person({ id: 'y', family: b })), 'family');
+    assert.match(fam('Garcia-Lopez', 'Garcia'), /^similar/);
+    assert.match(fam('Lopez', 'Garcia Lopez'), /^similar/);
+    assert.match(fam('Van Dyke', 'Dyke'), /^similar/);
+    assert.equal(fam('Law-rence', 'Lawrence'), 'exact');
+    assert.equal(fam('Smithsonia', 'Smith'), 'fuzzy (weak similarity or initial)');
   });
 
   it('finds the street line behind a care-of or organisation line', () => {
