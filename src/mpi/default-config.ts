@@ -16,11 +16,15 @@ export const DEFAULT_CONFIG: MatcherConfig = {
     { kind: 'city', levels: ['exact', 'similar', 'different'], m: [0.85, 0.07, 0.08], u: [0.02, 0.01, 0.97] },
     { kind: 'state', levels: ['same', 'different'], m: [0.95, 0.05], u: [0.2, 0.8] },
     { kind: 'postcode', levels: ['exact', 'one digit', 'different'], m: [0.85, 0.08, 0.07], u: [0.005, 0.02, 0.975] },
-    // Two different SSNs as the SSA issues them (one per person) are two people, whatever else
-    // agrees; one keystroke apart they are a mistyped number (review) when nothing else of the
-    // identity disagrees: the first names agree (twins and siblings get near numbers and their own
-    // first names), and the family names and birth dates agree or are not recorded. Another
-    // disagreement would need a second, independent error, where a relative needs none.
+    // Two different SSNs as the SSA issues them (one per person) are two people, except where the
+    // rest of the identity says one person has a wrong number on one record (review):
+    // - one keystroke apart (a mistyped number) when nothing else of the identity disagrees: the
+    //   first names agree (twins and siblings get near numbers and their own first names), and the
+    //   family names and birth dates agree or are not recorded. Another disagreement would need a
+    //   second, independent error, where a relative needs none;
+    // - any two numbers when first name, family name, birth date and street address are all the
+    //   same: no two people share those, while a parent's or guarantor's SSN keyed as the
+    //   patient's is a known registration error.
     {
       kind: 'ssn',
       levels: ['exact', 'last four digits (one side partial)', 'one digit or transposition', 'different'],
@@ -32,6 +36,15 @@ export const DEFAULT_CONFIG: MatcherConfig = {
         { kind: 'given', maxLevel: 1 },
         { kind: 'family', maxLevel: 1, missing: true },
         { kind: 'birthDate', maxLevel: 0, missing: true },
+      ],
+      sameIdentity: [
+        { kind: 'given', maxLevel: 0 },
+        { kind: 'family', maxLevel: 0 },
+        { kind: 'birthDate', maxLevel: 0 },
+        { kind: 'sex', maxLevel: 0, missing: true },
+        { kind: 'street', maxLevel: 0 },
+        { kind: 'city', maxLevel: 0, missing: true },
+        { kind: 'postcode', maxLevel: 0, missing: true },
       ],
     },
     { kind: 'identifier', levels: ['same identifier', 'different identifier, same system'], m: [0.9, 0.1], u: [0.0001, 0.9999] },

@@ -258,7 +258,7 @@ export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, con
     // Only numbers of the identifier's own scheme conflict (an SSN as the SSA issues them); other
     // numbers in the field are compared with typo tolerance like any identifier.
     if (c.kind === 'ssn' && !(isUsSsn(a.ssn) && isUsSsn(b.ssn))) continue;
-    if (c.onConflict === 'non-match' || (c.onConflict === 'typo-review' && !(levels[offset + k] === c.conflictFrom && typoCorroborated(c, levels, config, offset)))) {
+    if (c.onConflict === 'non-match' || (c.onConflict === 'typo-review' && !conflictCorroborated(c, levels, config, offset))) {
       return { reason: `conflicting ${c.kind}`, cap: 'non-match' };
     }
     review ??= { reason: `conflicting ${c.kind}`, cap: 'possible' };
@@ -269,11 +269,19 @@ export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, con
 const FIRST_NAMES_AGREE: TypoCorroboration[] = [{ kind: 'given', maxLevel: 1 }];
 
 /**
- * Whether the rest of the identity corroborates reading a one-keystroke conflict as a mistyped
- * number (the comparison's typoCorroboration; by default, the first names agree).
+ * Whether the rest of the identity says a 'typo-review' conflict is one person's wrong number
+ * (review) rather than two people: a one-keystroke conflict that the typoCorroboration holds for
+ * (by default, the first names agree), or any conflict that the sameIdentity holds for.
  */
-function typoCorroborated(c: ComparisonConfig, levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
-  for (const t of c.typoCorroboration ?? FIRST_NAMES_AGREE) {
+function conflictCorroborated(c: ComparisonConfig, levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
+  const k = config.comparisons.indexOf(c);
+  if (levels[offset + k] === c.conflictFrom && agrees(c.typoCorroboration ?? FIRST_NAMES_AGREE, levels, config, offset)) return true;
+  return c.sameIdentity !== undefined && c.sameIdentity.length > 0 && agrees(c.sameIdentity, levels, config, offset);
+}
+
+/** Whether every listed comparison agrees at its level or better (or is missing, where allowed). */
+function agrees(tests: TypoCorroboration[], levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
+  for (const t of tests) {
     const k = config.comparisons.findIndex((x) => x.kind === t.kind);
     const l = k < 0 ? -1 : levels[offset + k]!;
     if (l < 0 ? !t.missing : l > t.maxLevel) return false;

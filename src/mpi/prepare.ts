@@ -127,7 +127,8 @@ function normStreet(s: string): { number: string; street: string } {
   const m = /^(\d+[a-z]?)\s+(.*)$/.exec(t);
   let number = '';
   if (m) {
-    number = m[1]!;
+    // 00709 and 709 are one house number.
+    number = m[1]!.replace(/^0+(?=\d)/, '');
     t = m[2]!;
   }
   const street = t.split(' ').filter(Boolean).map((w) => STREET_WORDS[w] ?? w).join('');

@@ -53,6 +53,13 @@ export interface ComparisonConfig {
    * typo), otherwise it must be present. Default: the first names agree (exact or similar).
    */
   typoCorroboration?: TypoCorroboration[];
+  /**
+   * 'typo-review': any conflict, however far apart the numbers, is review too when the rest of the
+   * identity agrees as this says (typically first and family name, birth date and address, each
+   * exactly): two people do not share all of those, while one person's record can carry another's
+   * number (a parent's or the guarantor's SSN keyed as the patient's). Default: none.
+   */
+  sameIdentity?: TypoCorroboration[];
 }
 
 export interface TypoCorroboration {

@@ -65,7 +65,7 @@ describe('mpi comparisons', () => {
     assert.equal(explain(person({ birthDate: '1950-18-10' }), person({ id: 'y', birthDate: '1950-10-18' })).classification, 'match');
   });
 
-  it('two different SSNs are two people (a non-match, with the reason), unless one keystroke apart with the same first name (review); other numbers keep typo tolerance', () => {
+  it('two different SSNs are two people (a non-match, with the reason), unless one keystroke apart with the same first name, or the whole identity the same (review); other numbers keep typo tolerance', () => {
     // One digit apart, same first name: a mistyped number, to review.
     const typo = explain(person({ ssn: '069-78-3908' }), person({ id: 'y' }));
     assert.equal(level(typo, 'ssn'), 'one digit or transposition');
@@ -75,14 +75,26 @@ describe('mpi comparisons', () => {
     const twin = explain(person({ ssn: '069-78-3908', given: ['Mark'] }), person({ id: 'y' }));
     assert.equal(twin.classification, 'non-match');
     assert.equal(twin.reviewReason, 'conflicting ssn');
-    // Two digits apart, everything else the same: two people.
-    const other = explain(person({ ssn: '069-78-3118' }), person({ id: 'y' }));
+    // Two digits apart with another birth date (a parent and child of one name, at one address): two people.
+    const other = explain(person({ ssn: '069-78-3118', birthDate: '1985-10-20' }), person({ id: 'y' }));
     assert.equal(level(other, 'ssn'), 'different');
     assert.ok(other.probability > 0.95, 'the rest agrees');
     assert.equal(other.classification, 'non-match');
+    assert.equal(other.reviewReason, 'conflicting ssn');
+    // Any two numbers, with first and family name, birth date and street address all the same: no
+    // two people share those; one record carries another's number (a guarantor's SSN). Review.
+    const sameIdentity = explain(person({ ssn: '069-78-3118' }), person({ id: 'y' }));
+    assert.equal(sameIdentity.classification, 'possible');
+    assert.equal(sameIdentity.reviewReason, 'conflicting ssn');
+    assert.equal(explain(person({ ssn: '412-55-1234' }), person({ id: 'y' })).classification, 'possible');
+    // ... but not when one of them differs or is not recorded: a twin's first name, another street,
+    // or no address to compare.
+    assert.equal(explain(person({ ssn: '069-78-3118', given: ['Dana'] }), person({ id: 'y' })).classification, 'non-match');
+    assert.equal(explain(person({ ssn: '069-78-3118', address: { line: '12 Oak Street', city: 'Moralesstad', postcode: '47592' } }), person({ id: 'y' })).classification, 'non-match');
+    assert.equal(explain(person({ ssn: '069-78-3118', address: undefined }), person({ id: 'y' })).classification, 'non-match');
     // Configured as review: never auto-linked, queued.
     const review = { ...config, comparisons: config.comparisons.map((c) => (c.kind === 'ssn' ? { ...c, onConflict: 'review' as const } : c)) };
-    const r = explainPair(prepare(person({ ssn: '069-78-3118' }), review, today), prepare(person({ id: 'y' }), review, today), params, review);
+    const r = explainPair(prepare(person({ ssn: '069-78-3118', birthDate: '1985-10-20' }), review, today), prepare(person({ id: 'y' }), review, today), params, review);
     assert.equal(r.classification, 'possible');
     // Not an SSA number (7 digits): a typo is a typo.
     assert.equal(explain(person({ ssn: '7535316' }), person({ id: 'y', ssn: '7535317' })).classification, 'match');
@@ -144,6 +156,13 @@ describe('mpi comparisons', () => {
     assert.match(fam('Van Dyke', 'Dyke'), /^similar/);
     assert.equal(fam('Law-rence', 'Lawrence'), 'exact');
     assert.equal(fam('Smithsonia', 'Smith'), 'fuzzy (weak similarity or initial)');
+  });
+
+  it('reads house numbers with leading zeros as the same number', () => {
+    const e = explain(person({ address: { line: '00709 Hoover Prairie', city: 'East Dylan', postcode: '59332' } }), person({ id: 'y', address: { line: '709 Hoover Prairie', city: 'East Dylan', postcode: '59332' } }));
+    assert.equal(level(e, 'street'), 'exact');
+    const f = explain(person({ address: { line: '0709 Hoover Prairie', city: 'East Dylan', postcode: '59332' } }), person({ id: 'y', address: { line: '7090 Hoover Prairie', city: 'East Dylan', postcode: '59332' } }));
+    assert.notEqual(level(f, 'street'), 'exact');
   });
 
   it('finds the street line behind a care-of or organisation line', () => {

@@ -33,15 +33,22 @@ describe('mpi evaluate on public benchmarks', () => {
     assert.equal(r.correct, 6);
   });
 
-  it('CDC nbs suite: 75 of 84 cases as expected, one false auto-link', () => {
-    const r = evaluateFile(fx('cdc-nbs_test.csv.gz'), { format: 'cdc' }) as { cases: number; correct: number; results: { caseId: string; predicted: string }[]; recordLinkerMetrics: { falsePositives: number; falseNegatives: number } };
+  it('CDC nbs suite: 77 of 84 cases as expected, one false auto-link', () => {
+    const r = evaluateFile(fx('cdc-nbs_test.csv.gz'), { format: 'cdc' }) as { cases: number; correct: number; results: { caseId: string; predicted: string; correct: boolean }[]; recordLinkerMetrics: { falsePositives: number; falseNegatives: number } };
     assert.equal(r.cases, 84);
+    const predicted = (id: string): string | undefined => r.results.find((c) => c.caseId === id)?.predicted;
     // An SSN one keystroke off with the same names but a birth date one digit off (54, 60, 64) or
-    // another family name (62, 66, 75): two people, as the suite grades them.
-    for (const id of ['54', '60', '62', '64', '66', '75']) assert.equal(r.results.find((c) => c.caseId === id)?.predicted, 'no_match', `case ${id}`);
-    // The rest contradict each other on the same evidence (see BENCHMARKS.md, MPI).
-    assert.ok(r.correct >= 75, `${r.correct} of 84`);
-    assert.ok(r.recordLinkerMetrics.falsePositives <= 1, `${r.recordLinkerMetrics.falsePositives} false auto-links`);
+    // another family name (62, 66, 75; 57: Smithsonia, a longer name, not a typo of Smith): two
+    // people, as the suite grades them.
+    for (const id of ['54', '57', '60', '62', '64', '66', '75']) assert.equal(predicted(id), 'no_match', `case ${id}`);
+    // Another SSN altogether, with name, birth date and address the same (00709 is house number
+    // 709): one person with a wrong number, for review.
+    assert.equal(predicted('32'), 'possible_match');
+    // The seven left are graded against the same evidence elsewhere in the suite, and CDC's
+    // regraded suite grades each of them as we do (see BENCHMARKS.md, MPI).
+    assert.deepEqual(r.results.filter((c) => !c.correct).map((c) => c.caseId), ['3', '42', '47', '48', '56', '68', '78']);
+    assert.equal(r.correct, 77);
+    assert.equal(r.recordLinkerMetrics.falsePositives, 1);
     assert.equal(r.recordLinkerMetrics.falseNegatives, 0);
   });
 
