@@ -10,6 +10,12 @@ import { registerSecurityCommands } from './security-command.js';
 import { serveCommand } from './serve-command.js';
 import { registerTerminologyCommands } from './terminology-command.js';
 
+// A reader that stops early (custodian ... | head) closes the pipe. The command still finishes its
+// work (an import still commits); what it would have printed is dropped, with no stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
 const program = new Command();
 program.name('custodian').description('Custodian: health information management on FHIR R4').version('0.1.0');
 

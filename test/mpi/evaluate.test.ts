@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { evaluateFile } from '../../src/cli/mpi-command.js';
 
@@ -50,6 +51,18 @@ describe('mpi evaluate on public benchmarks', () => {
     assert.equal(r.correct, 77);
     assert.equal(r.recordLinkerMetrics.falsePositives, 1);
     assert.equal(r.recordLinkerMetrics.falseNegatives, 0);
+  });
+
+  it('custodian mpi evaluate piped into a reader that stops early (| head) ends quietly, exit status 0', async () => {
+    const bin = path.join(import.meta.dirname, '../../bin/custodian.js');
+    const child = spawn(process.execPath, [bin, 'mpi', 'evaluate', fx('cdc-nbs_test.csv.gz'), '--format', 'cdc'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader goes away before the first line is written.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 
   it('rejects an unknown format', () => {
