@@ -23,17 +23,19 @@ const onlyPopulation = args.includes('--population-only');
 // Threads comparing pairs in the population run (this one and workers); default one per CPU.
 const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : availableParallelism();
 
-const suites: [string, string][] = [
+const suites: [string, string, string?][] = [
   ['febrl-dataset1.csv.gz', 'febrl'],
   ['febrl-dataset2.csv.gz', 'febrl'],
   ['febrl-dataset3.csv.gz', 'febrl'],
   ['splink-fake_1000.csv.gz', 'splink'],
   ['cdc-nbs_test.csv.gz', 'cdc'],
   ['cdc-sample_test_data.csv.gz', 'cdc'],
+  // CDC's regrade of nbs plus permutation cases, against the nbs seed index.
+  ['cdc-better_test.csv.gz', 'cdc', 'cdc-nbs_seed.csv.gz'],
 ];
 const results: Record<string, unknown>[] = [];
-for (const [file, format] of onlyPopulation ? [] : suites) {
-  const r = evaluateFile(path.join(FX, file), { format });
+for (const [file, format, seed] of onlyPopulation ? [] : suites) {
+  const r = evaluateFile(path.join(FX, file), { format, ...(seed ? { seed: path.join(FX, seed) } : {}) });
   results.push(r);
   if (!json) {
     if (format === 'cdc') console.log(`${file}: ${r.correct}/${r.cases} cases as expected (${(r.accuracy as number).toFixed(3)})`);

@@ -53,6 +53,25 @@ describe('mpi evaluate on public benchmarks', () => {
     assert.equal(r.recordLinkerMetrics.falseNegatives, 0);
   });
 
+  it("CDC better_test, CDC's regrade of nbs plus permutations: 145 of 234; each nbs case we miss is one CDC regraded to our answer", () => {
+    type Cdc = { cases: number; correct: number; results: { caseId: string; expected: string; predicted: string; correct: boolean }[] };
+    const seed = fx('cdc-nbs_seed.csv.gz');
+    const better = evaluateFile(fx('cdc-better_test.csv.gz'), { format: 'cdc', seed }) as Cdc;
+    assert.equal(better.cases, 234);
+    assert.equal(better.correct, 145);
+    // Its rows 1-84 are the nbs rows unchanged, 30 of them graded anew.
+    const nbs = evaluateFile(fx('cdc-nbs_test.csv.gz'), { format: 'cdc' }) as Cdc;
+    const regraded = new Map(better.results.filter((c) => /^\d+$/.test(c.caseId)).map((c) => [c.caseId, c]));
+    assert.equal(regraded.size, 84);
+    const missed = nbs.results.filter((c) => !c.correct);
+    assert.equal(missed.length, 7);
+    for (const c of missed) {
+      const r = regraded.get(c.caseId)!;
+      assert.notEqual(r.expected, c.expected, `case ${c.caseId} regraded`);
+      assert.equal(c.predicted, r.expected, `case ${c.caseId}: our answer is the regrade`);
+    }
+  });
+
   it('custodian mpi evaluate piped into a reader that stops early (| head) ends quietly, exit status 0', async () => {
     const bin = path.join(import.meta.dirname, '../../bin/custodian.js');
     const child = spawn(process.execPath, [bin, 'mpi', 'evaluate', fx('cdc-nbs_test.csv.gz'), '--format', 'cdc'], { stdio: ['ignore', 'pipe', 'pipe'] });
