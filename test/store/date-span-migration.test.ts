@@ -81,9 +81,9 @@ const RANGE_FUNCTIONS = ['sp_date_band', 'sp_date_offset', 'sp_date_span', 'sp_d
 
 /** The store each starting version leaves: its span index and the migrations an upgrade applies. */
 const FROM = [
-  { version: 45, index: GIST_RANGES, pending: ['046_date_span_points.sql', '047_date_span_ranges.sql', '048_date_span_spgist.sql'] },
-  { version: 46, index: /USING gist \(sp_date_point\(resource_type, code, lo, hi\)\)/, pending: ['047_date_span_ranges.sql', '048_date_span_spgist.sql'] },
-  { version: 47, index: GIST_RANGES, pending: ['048_date_span_spgist.sql'] },
+  { version: 45, index: GIST_RANGES, pending: ['046_date_span_points.sql', '047_date_span_ranges.sql', '048_date_span_spgist.sql', '049_mpi_street_keys.sql'] },
+  { version: 46, index: /USING gist \(sp_date_point\(resource_type, code, lo, hi\)\)/, pending: ['047_date_span_ranges.sql', '048_date_span_spgist.sql', '049_mpi_street_keys.sql'] },
+  { version: 47, index: GIST_RANGES, pending: ['048_date_span_spgist.sql', '049_mpi_street_keys.sql'] },
 ];
 
 for (const from of FROM) {
