@@ -248,6 +248,26 @@ test('the HIT signs in, works the worklist, a deficiency, the chart, the encoder
   const restored = (await apiAs('him-technician', 'GET', `/fhir/Patient/${dupSource}`)).json as { link?: { type: string }[] };
   assert.equal(restored.link?.find((l) => l.type === 'replaced-by'), undefined, 'unmerge restores the retired record');
 
+  // A pair the matcher never links on its own says why: one identity registered twice with two SSNs
+  // (a guarantor's number keyed as the patient's).
+  const sameIdentity = { resourceType: 'Patient', name: [{ family: 'Klein', given: ['William'] }], gender: 'female', birthDate: '1995-03-12', address: [{ line: ['709 Hoover Prairie'], city: 'East Dylan', state: 'PA', postalCode: '59332' }] };
+  const ssn = (value: string) => [{ system: 'http://hl7.org/fhir/sid/us-ssn', value }];
+  const first = await apiAs('him-technician', 'POST', '/fhir/Patient', { ...sameIdentity, identifier: ssn('555-54-4262') });
+  const second = await apiAs('him-technician', 'POST', '/fhir/Patient', { ...sameIdentity, address: [{ ...sameIdentity.address[0], line: ['00709 Hoover Prairie'] }], identifier: ssn('555-54-4200') });
+  const ssnTask = await apiAs('him-technician', 'POST', '/fhir/Task', {
+    resourceType: 'Task', status: 'requested', intent: 'order',
+    code: { coding: [{ system: 'http://custodian.dev/fhir/CodeSystem/work-type', code: 'possible-duplicate' }] },
+    focus: { reference: `Patient/${(first.json as { id: string }).id}` }, for: { reference: `Patient/${(first.json as { id: string }).id}` },
+    input: [{ type: { text: 'other-patient' }, valueReference: { reference: `Patient/${(second.json as { id: string }).id}` } }],
+  });
+  assert.equal(ssnTask.status, 201, JSON.stringify(ssnTask.json));
+  await page.goto(`${base}/duplicates/${(ssnTask.json as { id: string }).id}`);
+  const reason = page.getByTestId('review-reason');
+  await reason.getByText('Not linked automatically: conflicting ssn').waitFor();
+  await reason.getByText(/carry different SSNs/).waitFor();
+  await shot(page, '07b-duplicate-review-reason');
+  assert.match(await page.getByTestId('pair-fields').innerText(), /street\s+709 hooverprairie\s+709 hooverprairie\s+exact/);
+
   await page.getByRole('link', { name: 'Data quality' }).click();
   await page.getByRole('heading', { level: 1, name: 'Data quality' }).waitFor();
   await page.getByTestId('dq-results').waitFor({ timeout: 60_000 });

@@ -11,8 +11,15 @@ import { OPEN_STATUSES, shapeBundle } from '../lib/worklist';
 import { saveStatus } from '../work-data';
 
 interface FieldExplanation { comparison: string; level: string; weight: number; left?: string; right?: string }
-interface Pair { task: Task; left: Patient; right: Patient; explanation: { fields: FieldExplanation[]; prior: number; weight: number; probability: number; classification: string; namesTransposed: boolean } }
+interface Pair { task: Task; left: Patient; right: Patient; explanation: { fields: FieldExplanation[]; prior: number; weight: number; probability: number; classification: string; namesTransposed: boolean; reviewReason?: string } }
 interface ParametersLike { resourceType: 'Parameters'; parameter?: { name: string; resource?: Resource; valueInteger?: number; part?: { name: string; valueCode?: string; valueInteger?: number }[] }[] }
+
+/** Why the matcher would not link a pair on its own, whatever its score (mpi/model.ts pairCap), as the reviewer reads it. */
+const REVIEW_REASONS: Record<string, string> = {
+  'invalid birth date': 'A birth date is not a possible date, or reads as two dates: the matcher does not link on it, whatever the score. Check the date against the source documents.',
+  'conflicting ssn':
+    'The two records carry different SSNs. The matcher reads that as two people unless the rest of the identity says one number is wrong (one keystroke apart with nothing else disagreeing, or name, birth date and address all the same); then it queues the pair for review and never links it on its own. Check the SSN against the source documents before merging.',
+};
 
 function mergeParams(source: string, target: string, preview: boolean) {
   return {
@@ -112,6 +119,11 @@ function Review({ taskId }: { taskId: string }) {
       <Text mb="sm" size="sm">
         Total weight {ex.weight.toFixed(2)} (prior {ex.prior.toFixed(2)}), classified <b>{ex.classification}</b>{ex.namesTransposed ? '; first and last names appear transposed' : ''}.
       </Text>
+      {ex.reviewReason ? (
+        <Alert color="orange" mb="sm" title={`Not linked automatically: ${ex.reviewReason}`} data-testid="review-reason">
+          {REVIEW_REASONS[ex.reviewReason] ?? 'The matcher does not link this pair on its own, whatever the score.'}
+        </Alert>
+      ) : null}
       <table className="data" data-testid="pair-fields" aria-label="Field comparison">
         <thead>
           <tr>
