@@ -179,6 +179,21 @@ export function grade(probability: number, config: MatcherConfig = DEFAULT_CONFI
   return 'certainly-not';
 }
 
+/**
+ * A candidate's grade as the whole-store run would treat the pair: a pair the matcher never links
+ * on its own (an impossible birth date, an SSN conflict read as a wrong number) is 'possible' at
+ * best, and one it reads as two people (an SSN conflict the rest of the identity does not explain)
+ * is 'certainly-not', however high its probability.
+ */
+export function candidateGrade(ex: Explanation, config: MatcherConfig = DEFAULT_CONFIG): MatchGrade {
+  if (ex.reviewReason && ex.classification === 'non-match') return 'certainly-not';
+  const g = grade(ex.probability, config);
+  return ex.reviewReason && (g === 'certain' || g === 'probable') ? 'possible' : g;
+}
+
+/** On a $match entry's search: why the pair is graded 'possible' at best (Explanation.reviewReason). */
+export const MATCH_REVIEW_REASON_URL = 'http://custodian.dev/fhir/StructureDefinition/match-review-reason';
+
 export interface MatchOptions {
   count?: number;
   onlyCertainMatches?: boolean;
@@ -200,7 +215,7 @@ export async function matchPatient(db: Db, patient: Patient, opts: MatchOptions 
   const byId = new Map(patients.map((p) => [p.id!, p]));
   const params = await loadModel(db, config);
   let results = matchRecord(query, patients.map(patientToPerson), params, config)
-    .map((c) => ({ patient: byId.get(c.record.id)!, explanation: c.explanation, grade: grade(c.explanation.probability, config) }))
+    .map((c) => ({ patient: byId.get(c.record.id)!, explanation: c.explanation, grade: candidateGrade(c.explanation, config) }))
     .filter((c) => c.grade !== 'certainly-not');
   if (opts.onlyCertainMatches) results = results.filter((c) => c.grade === 'certain');
   results = results.slice(0, opts.count ?? 10);
@@ -214,7 +229,7 @@ export async function matchPatient(db: Db, patient: Patient, opts: MatchOptions 
       search: {
         mode: 'match',
         score: Math.round(c.explanation.probability * 10000) / 10000,
-        extension: [{ url: MATCH_GRADE_URL, valueCode: c.grade }],
+        extension: [{ url: MATCH_GRADE_URL, valueCode: c.grade }, ...(c.explanation.reviewReason ? [{ url: MATCH_REVIEW_REASON_URL, valueString: c.explanation.reviewReason }] : [])],
       },
     })),
   };

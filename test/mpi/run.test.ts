@@ -93,5 +93,41 @@ for (const backend of backends()) {
         await t.close();
       }
     });
+
+    it('$match grades a pair as the run treats it: two SSNs the rest does not explain are two people; a wrong number is possible at best, with the reason', async () => {
+      const t = await testApp(backend);
+      try {
+        const ssn = (value: string) => [{ system: 'http://hl7.org/fhir/sid/us-ssn', value }];
+        const karen: Patient = { resourceType: 'Patient', id: 'karen', name: [{ given: ['Karen'], family: 'Lloyd' }], gender: 'female', birthDate: '1962-09-10', address: [{ line: ['PO BOX 2425'], city: 'New Gregorymouth', state: 'GA', postalCode: '27333' }], identifier: ssn('669-78-8106') };
+        const william: Patient = { resourceType: 'Patient', id: 'william', name: [{ given: ['William'], family: 'Klein' }], gender: 'female', birthDate: '1995-03-12', address: [{ line: ['709 Hoover Prairie'], city: 'East Dylan', state: 'PA', postalCode: '59332' }], identifier: ssn('555-54-4262') };
+        await t.db.transaction((tx) => writeResources(tx, [karen, william].map((p) => ({ resourceType: 'Patient', id: p.id!, method: 'PUT' as const, resource: p }))));
+        const match = async (resource: Patient, onlyCertain = false) => {
+          const res = await t.app.inject({ method: 'POST', url: '/fhir/Patient/$match', payload: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource }, ...(onlyCertain ? [{ name: 'onlyCertainMatches', valueBoolean: true }] : [])] } });
+          assert.equal(res.statusCode, 200, res.body);
+          return (res.json() as Bundle<Patient>).entry ?? [];
+        };
+        const { id: _k, ...karenQuery } = karen;
+        const { id: _w, ...williamQuery } = william;
+        // The same person: certain.
+        const same = await match(karenQuery);
+        assert.equal(same[0]?.resource?.id, 'karen');
+        assert.equal(same[0]?.search?.extension?.[0]?.valueCode, 'certain');
+        // Born 1942, not 1962, and an SSN one keystroke off: a parent and child of one name at one
+        // address, two people, however well the rest scores. Not offered, least of all as certain.
+        const parent = await match({ ...karenQuery, birthDate: '1942-09-10', identifier: ssn('669-78-0106') });
+        assert.equal(parent.find((e) => e.resource?.id === 'karen'), undefined);
+        // Name, birth date and address the same, another SSN: one person with a wrong number. Possible, and why.
+        const wrong = await match({ ...williamQuery, identifier: ssn('555-54-4200') });
+        assert.equal(wrong[0]?.resource?.id, 'william');
+        assert.ok(wrong[0]!.search!.score! > 0.95, 'the rest agrees');
+        assert.deepEqual(wrong[0]?.search?.extension, [
+          { url: 'http://hl7.org/fhir/StructureDefinition/match-grade', valueCode: 'possible' },
+          { url: 'http://custodian.dev/fhir/StructureDefinition/match-review-reason', valueString: 'conflicting ssn' },
+        ]);
+        assert.deepEqual(await match({ ...williamQuery, identifier: ssn('555-54-4200') }, true), [], 'not a certain match');
+      } finally {
+        await t.close();
+      }
+    });
   });
 }
