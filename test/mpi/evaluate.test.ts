@@ -45,8 +45,8 @@ describe('mpi evaluate on public benchmarks', () => {
     // Another SSN altogether, with name, birth date and address the same (00709 is house number
     // 709): one person with a wrong number, for review.
     assert.equal(predicted('32'), 'possible_match');
-    // The seven left are graded against the same evidence elsewhere in the suite, and CDC's
-    // regraded suite grades each of them as we do (see BENCHMARKS.md, MPI).
+    // The seven left: CDC's regraded suite grades each of them as we answer it (the next test;
+    // BENCHMARKS.md, MPI).
     assert.deepEqual(r.results.filter((c) => !c.correct).map((c) => c.caseId), ['3', '42', '47', '48', '56', '68', '78']);
     assert.equal(r.correct, 77);
     assert.equal(r.recordLinkerMetrics.falsePositives, 1);
@@ -59,7 +59,7 @@ describe('mpi evaluate on public benchmarks', () => {
     const better = evaluateFile(fx('cdc-better_test.csv.gz'), { format: 'cdc', seed }) as Cdc;
     assert.equal(better.cases, 234);
     assert.equal(better.correct, 145);
-    // Its rows 1-84 are the nbs rows unchanged, 30 of them graded anew.
+    // Its whole-numbered cases are the 84 nbs rows (field for field, BENCHMARKS.md), 30 of them graded anew.
     const nbs = evaluateFile(fx('cdc-nbs_test.csv.gz'), { format: 'cdc' }) as Cdc;
     const regraded = new Map(better.results.filter((c) => /^\d+$/.test(c.caseId)).map((c) => [c.caseId, c]));
     assert.equal(regraded.size, 84);
