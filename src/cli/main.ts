@@ -29,6 +29,7 @@ program
   .option(...dataOption)
   .option('--demo', 'load the demo dataset on first start')
   .option('--strict', 'reject writes that break an invariant instead of storing them with a warning')
+  .option('--mpi-config <file>', 'matcher configuration (JSON) for $match, duplicate review and the demo run (or CUSTODIAN_MPI_CONFIG)')
   .action(async (opts) => {
     await serveCommand(opts);
   });

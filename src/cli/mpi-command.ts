@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { badRequest } from '../fhir/outcomes.js';
 import { parseCdc, parseFebrl, parseSplink } from '../mpi/datasets.js';
 import { DEFAULT_CONFIG } from '../mpi/default-config.js';
+import { matcherConfigFrom, MatcherConfigError } from '../mpi/config-file.js';
+import type { MatcherConfig } from '../mpi/types.js';
 import { evaluateCdc, evaluateDedup } from '../mpi/evaluate.js';
 import { openStore } from '../store/open.js';
 import { storeConfig } from './config.js';
@@ -18,15 +20,37 @@ export function readText(file: string): string {
 
 const pct = (x: number): string => x.toFixed(4);
 
+/**
+ * The matcher configuration of a JSON file laid over the defaults (or the defaults without a file);
+ * a file that cannot be read or is refused is a 400-style error naming the file and the setting.
+ */
+export function matcherConfigFile(file: string | undefined): MatcherConfig {
+  if (!file) return DEFAULT_CONFIG;
+  let json: unknown;
+  try {
+    json = JSON.parse(readText(file));
+  } catch (err) {
+    throw badRequest(`Matcher configuration ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return matcherConfigFrom(json);
+  } catch (err) {
+    if (err instanceof MatcherConfigError) throw badRequest(`Matcher configuration ${file}: ${err.message}`);
+    throw err;
+  }
+}
+
 export interface EvaluateOptions {
   format: string;
   seed?: string;
   json?: boolean;
+  /** A matcher configuration file (JSON) laid over the defaults. */
+  config?: string;
 }
 
 /** The evaluation as an object (the CLI prints it; tests call it). */
 export function evaluateFile(file: string, opts: EvaluateOptions): Record<string, unknown> {
-  const config = DEFAULT_CONFIG;
+  const config = matcherConfigFile(opts.config);
   if (opts.format === 'febrl' || opts.format === 'splink') {
     const set = opts.format === 'febrl' ? parseFebrl(readText(file)) : parseSplink(readText(file));
     return { file, format: opts.format, ...evaluateDedup(set, config, () => performance.now()) };
@@ -72,6 +96,7 @@ export function registerMpiCommands(program: Command): void {
     .argument('<file>', 'labelled CSV (optionally .gz)')
     .requiredOption('--format <format>', 'febrl | splink | cdc')
     .option('--seed <file>', 'cdc: the seed patient index (default: the test file name with "test" replaced by "seed")')
+    .option('--config <file>', 'matcher configuration (JSON) laid over the defaults: thresholds, comparisons, blocking...')
     .option('--json', 'print JSON')
     .action((file: string, opts: EvaluateOptions) => {
       const r = evaluateFile(file, opts);
@@ -82,11 +107,13 @@ export function registerMpiCommands(program: Command): void {
     .command('run')
     .description('find duplicate patients in the whole store: fit the model by EM, record auto-links, raise possible-duplicate review Tasks')
     .option('--data <dir>', 'embedded database folder (default ./.custodian, or CUSTODIAN_DATA); ignored when DATABASE_URL is set')
+    .option('--config <file>', 'matcher configuration (JSON) laid over the defaults: thresholds, comparisons, blocking...')
     .option('--json', 'print a JSON summary')
-    .action(async (opts: { data?: string; json?: boolean }) => {
+    .action(async (opts: { data?: string; json?: boolean; config?: string }) => {
+      const config = matcherConfigFile(opts.config);
       const db = await openStore(storeConfig(opts));
       try {
-        const s = await runDuplicateDetection(db);
+        const s = await runDuplicateDetection(db, config);
         const m = await mpiMetrics(db);
         if (opts.json) process.stdout.write(`${JSON.stringify({ ...s, metrics: m }, null, 2)}\n`);
         else {

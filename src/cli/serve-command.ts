@@ -7,9 +7,12 @@ import { describeDemo, loadDemoData } from '../records/demo.js';
 import { codeLookupFor } from '../records/code-lookup.js';
 import { storeConfig } from './config.js';
 import { jwtSecret, prepareServeUsers } from './security-command.js';
+import { matcherConfigFile } from './mpi-command.js';
 
-export async function serveCommand(opts: { port?: string; host?: string; data?: string; demo?: boolean; strict?: boolean }): Promise<void> {
+export async function serveCommand(opts: { port?: string; host?: string; data?: string; demo?: boolean; strict?: boolean; mpiConfig?: string }): Promise<void> {
   const config = storeConfig(opts);
+  // Checked before the store opens: a refused file stops the server with the setting named.
+  const mpiConfig = matcherConfigFile(opts.mpiConfig ?? (process.env.CUSTODIAN_MPI_CONFIG?.trim() || undefined));
   const port = Number(opts.port ?? process.env.PORT ?? 8080);
   const host = opts.host ?? process.env.HOST ?? '127.0.0.1';
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid port "${opts.port}"`);
@@ -17,7 +20,7 @@ export async function serveCommand(opts: { port?: string; host?: string; data?: 
   const db = await openStore(config);
   loadDefinitions();
   if (opts.demo) {
-    const loaded = await loadDemoData({ db, strict: false, codeLookup: await codeLookupFor(db) }, (msg) => process.stdout.write(`${msg}\n`));
+    const loaded = await loadDemoData({ db, strict: false, codeLookup: await codeLookupFor(db) }, (msg) => process.stdout.write(`${msg}\n`), undefined, mpiConfig);
     if (loaded) process.stdout.write(`Demo data: ${describeDemo(loaded)}\n`);
   }
   try {
@@ -34,7 +37,7 @@ export async function serveCommand(opts: { port?: string; host?: string; data?: 
     corsOrigins: (process.env.CUSTODIAN_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
   const exportDir = process.env.CUSTODIAN_EXPORT_DIR ?? path.join(config.dataDir ?? './.custodian', 'exports');
-  const app = await buildApp({ db, strict: opts.strict ?? false, logger: false, auth, exportDir });
+  const app = await buildApp({ db, strict: opts.strict ?? false, logger: false, auth, exportDir, mpiConfig });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

@@ -6,6 +6,9 @@ const ruleKeys = (rule: string[] | BlockingRule): string[] => (Array.isArray(rul
 /** The largest block a rule compares (blocks above it are skipped). */
 export const ruleCap = (rule: string[] | BlockingRule, config: MatcherConfig): number => (Array.isArray(rule) ? config.maxBlockSize : Math.min(rule.maxBlockSize, config.maxBlockSize));
 
+/** The names blockingKey knows, for a configuration's rules. */
+export const BLOCKING_KEYS = ['given', 'givenInitial', 'givenCode', 'family', 'familyInitial', 'familyCode', 'nameCodes', 'birthDate', 'birthYear', 'birthMonth', 'sex', 'postcode', 'street', 'ssn', 'email', 'phone'];
+
 /** The value of one derived blocking key; '' means missing (the rule does not apply). */
 export function blockingKey(name: string, p: Prepared): string {
   switch (name) {

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { selectChecks } from '../quality/instances.js';
 import { startCheckRun, syncDeficiencies } from '../store/check-store.js';
 import { runDuplicateDetection } from '../store/mpi-store.js';
+import { DEFAULT_CONFIG } from '../mpi/default-config.js';
+import type { MatcherConfig } from '../mpi/types.js';
 import type { RecordContext } from './context.js';
 import { importFiles } from './import-files.js';
 
@@ -24,7 +26,7 @@ export interface DemoSummary {
 }
 
 /** Loads the demo files when the store has no resources yet; returns what was loaded, or undefined. */
-export async function loadDemoData(ctx: RecordContext, log: (msg: string) => void = () => undefined, dir = DEMO_DIR): Promise<DemoSummary | undefined> {
+export async function loadDemoData(ctx: RecordContext, log: (msg: string) => void = () => undefined, dir = DEMO_DIR, mpiConfig: MatcherConfig = DEFAULT_CONFIG): Promise<DemoSummary | undefined> {
   const r = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT 1 FROM resource LIMIT 1) x');
   if (Number(r.rows[0]?.n ?? 0) > 0) return undefined;
   if (!existsSync(dir)) return undefined;
@@ -35,7 +37,7 @@ export async function loadDemoData(ctx: RecordContext, log: (msg: string) => voi
   for (const f of summary.failures) log(`demo file failed: ${f.file}: ${f.reason}`);
   log('Finding chart deficiencies, possible duplicates and data-quality issues...');
   const deficiencies = await syncDeficiencies(ctx.db);
-  const duplicates = await runDuplicateDetection(ctx.db);
+  const duplicates = await runDuplicateDetection(ctx.db, mpiConfig);
   const checks = await (await startCheckRun(ctx.db, selectChecks())).done;
   return {
     resources: summary.resources,

@@ -6,6 +6,7 @@ import { registerFhirRoutes } from './fhir-routes.js';
 import { registerTerminologyRoutes } from './terminology-routes.js';
 import { sendOutcome } from './http.js';
 import { registerSecurity, type AuthOptions } from './security-plugin.js';
+import type { MatcherConfig } from '../mpi/types.js';
 
 export interface AppOptions {
   db: Db;
@@ -21,6 +22,8 @@ export interface AppOptions {
   auth?: AuthOptions;
   /** Folder for bulk export files (default ./.custodian/exports). */
   exportDir?: string;
+  /** The matcher configuration of $match and the duplicate review (default: the built-in one). */
+  mpiConfig?: MatcherConfig;
 }
 
 export { FHIR_JSON, sendOutcome } from './http.js';
@@ -61,7 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   if (options.auth) await registerSecurity(app, options.db, options.auth); // before any route, so onRoute sees them all
-  await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db });
+  await (await import('./mpi-routes.js')).registerMpiRoutes(app, { db: options.db, config: options.mpiConfig });
   await registerTerminologyRoutes(app, { db: options.db });
   await (await import('./bulk-routes.js')).registerBulkRoutes(app, { db: options.db, exportDir: options.exportDir ?? './.custodian/exports' });
   await registerFhirRoutes(app, { db: options.db, strict: options.strict ?? false, version: options.version ?? '0.1.0' });

@@ -3,12 +3,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Parameters, ParametersParameter, Patient } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
 import type { Db } from '../store/db.js';
+import { DEFAULT_CONFIG } from '../mpi/default-config.js';
+import type { MatcherConfig } from '../mpi/types.js';
 import { matchPatient, mergePatients, mpiMetrics, pairExplanation, unmergePatients } from '../store/mpi-store.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 export interface MpiDeps {
   db: Db;
+  /** The matcher configuration (default: the built-in one). */
+  config?: MatcherConfig;
 }
 
 function parametersOf(body: unknown): ParametersParameter[] {
@@ -34,13 +38,14 @@ function patientRef(ps: ParametersParameter[], name: string): string | undefined
 
 export async function registerMpiRoutes(app: FastifyInstance, deps: MpiDeps): Promise<void> {
   const { db } = deps;
+  const config = deps.config ?? DEFAULT_CONFIG;
 
   app.post('/fhir/Patient/$match', async (request, reply) => {
     const ps = parametersOf(request.body);
     const patient = param(ps, 'resource')?.resource as Patient | undefined;
     if (!patient || patient.resourceType !== 'Patient') throw badRequest('Parameter "resource" must hold a Patient');
     const count = param(ps, 'count')?.valueInteger;
-    const bundle = await matchPatient(db, patient, { count, onlyCertainMatches: param(ps, 'onlyCertainMatches')?.valueBoolean === true });
+    const bundle = await matchPatient(db, patient, { count, onlyCertainMatches: param(ps, 'onlyCertainMatches')?.valueBoolean === true }, config);
     return reply.type(FHIR_JSON).send(bundle);
   });
 
@@ -87,7 +92,7 @@ export async function registerMpiRoutes(app: FastifyInstance, deps: MpiDeps): Pr
     } satisfies Parameters);
   });
 
-  app.get<{ Params: { taskId: string } }>('/api/mpi/pairs/:taskId', async (request) => pairExplanation(db, request.params.taskId));
+  app.get<{ Params: { taskId: string } }>('/api/mpi/pairs/:taskId', async (request) => pairExplanation(db, request.params.taskId, config));
 
   app.get<{ Querystring: { start?: string; end?: string } }>('/api/mpi/metrics', async (request) => mpiMetrics(db, request.query.start, request.query.end));
 }

@@ -131,30 +131,43 @@ export async function writeKeys(q: Queryable, batch: KeyedVersion[], config: Mat
 
 interface StoredParams extends Omit<ModelParameters, 'tf'> {
   tf: Record<string, [string, number][]>;
+  /** The comparisons the parameters were fitted for, in order (absent in models saved before 8 Dec 2026). */
+  kinds?: string[];
 }
 
-export async function saveModel(q: Queryable, params: ModelParameters): Promise<void> {
+export async function saveModel(q: Queryable, params: ModelParameters, config: MatcherConfig = DEFAULT_CONFIG): Promise<void> {
   const tf: StoredParams['tf'] = {};
   for (const [k, m] of Object.entries(params.tf)) tf[k] = [...m.entries()];
+  const kinds = config.comparisons.map((c) => c.kind);
   await q.query(
     `INSERT INTO mpi_model (id, params, fitted_at) VALUES ('default', $1::jsonb, now())
      ON CONFLICT (id) DO UPDATE SET params = excluded.params, fitted_at = excluded.fitted_at`,
-    [JSON.stringify({ ...params, tf })],
+    [JSON.stringify({ ...params, tf, kinds })],
   );
 }
 
+/** Whether stored parameters were fitted for this configuration's comparisons (the same kinds and levels). */
+function fitsConfig(s: StoredParams, config: MatcherConfig): boolean {
+  const cs = config.comparisons;
+  if (s.kinds && (s.kinds.length !== cs.length || s.kinds.some((k, i) => k !== cs[i]!.kind))) return false;
+  return s.m.length === cs.length && s.u.length === cs.length && cs.every((c, k) => s.m[k]!.length === c.levels.length && s.u[k]!.length === c.levels.length);
+}
+
 /** The last model read per database, by the time it was fitted (its term-frequency tables are large to parse). */
-const modelCache = new WeakMap<Queryable, { key: string; params: ModelParameters }>();
+const modelCache = new WeakMap<Queryable, { key: string; config: MatcherConfig; params: ModelParameters }>();
 
 /** The fitted model, or the configured defaults before any run. */
 export async function loadModel(q: Queryable, config: MatcherConfig = DEFAULT_CONFIG): Promise<ModelParameters> {
   const stamp = (await q.query<{ fitted_at: unknown }>(`SELECT fitted_at FROM mpi_model WHERE id = 'default'`)).rows[0];
   const cacheKey = stamp ? String(stamp.fitted_at instanceof Date ? stamp.fitted_at.toISOString() : stamp.fitted_at) : '';
   const cached = modelCache.get(q);
-  if (stamp && cached?.key === cacheKey) return cached.params;
+  if (stamp && cached?.key === cacheKey && cached.config === config) return cached.params;
   const r = stamp ? await q.query<{ params: unknown }>(`SELECT params FROM mpi_model WHERE id = 'default'`) : { rows: [] };
   const row = r.rows[0];
-  if (!row) {
+  const s = row ? parse<StoredParams>(row.params) : undefined;
+  // Before any run, or after the comparisons were configured differently: the configured defaults
+  // until the next run fits the model again.
+  if (!s || !fitsConfig(s, config)) {
     return {
       m: config.comparisons.map((c) => c.m.slice()),
       u: config.comparisons.map((c) => c.u.slice()),
@@ -163,11 +176,11 @@ export async function loadModel(q: Queryable, config: MatcherConfig = DEFAULT_CO
       source: { m: 'default', u: 'default', iterations: 0, pairs: 0 },
     };
   }
-  const s = parse<StoredParams>(row.params);
   const tf: ModelParameters['tf'] = {};
   for (const [k, entries] of Object.entries(s.tf)) tf[Number(k)] = new Map(entries);
-  const params = { ...s, tf };
-  modelCache.set(q, { key: cacheKey, params });
+  const { kinds: _kinds, ...fitted } = s;
+  const params = { ...fitted, tf };
+  modelCache.set(q, { key: cacheKey, config, params });
   return params;
 }
 
@@ -324,7 +337,7 @@ export async function runDuplicateDetection(db: Db, config: MatcherConfig = DEFA
   const patients = await loadPatients(db);
   const records: PersonRecord[] = patients.map(patientToPerson);
   const result = await deduplicateWith(parallelComparison(), records, config);
-  await saveModel(db, result.params);
+  await saveModel(db, result.params, config);
   await syncKeys(db, config);
   const existing = new Set((await db.query<{ left_id: string; right_id: string }>('SELECT left_id, right_id FROM mpi_pair')).rows.map((r) => `${r.left_id}|${r.right_id}`));
   const pairs = result.scores.filter((s) => s.classification !== 'non-match');

@@ -7,7 +7,8 @@ import { testApp } from '../helpers/app.js';
 import { readText } from '../../src/cli/mpi-command.js';
 import { parseSplink } from '../../src/mpi/datasets.js';
 import { writeResources } from '../../src/store/repository.js';
-import { runDuplicateDetection } from '../../src/store/mpi-store.js';
+import { loadModel, runDuplicateDetection } from '../../src/store/mpi-store.js';
+import { matcherConfigFrom } from '../../src/mpi/config-file.js';
 
 const set = parseSplink(readText(path.join(import.meta.dirname, 'fixtures', 'splink-fake_1000.csv.gz')));
 const patients: Patient[] = set.records.map((r) => ({
@@ -54,6 +55,14 @@ for (const backend of backends()) {
         assert.ok(Math.abs(body.explanation.probability - p) < 0.001, 'line 55');
         assert.equal(body.explanation.fields.length, 12);
         assert.ok(body.explanation.fields.some((f) => f.level !== 'missing' && f.weight !== 0), 'a compared field carries weight');
+
+        // The fitted model serves the configuration it was fitted for; one that compares other
+        // fields gets its own defaults until a run fits it.
+        assert.equal((await loadModel(t.db)).source.m, 'em');
+        const noEmail = matcherConfigFrom({ comparisons: [{ kind: 'email', remove: true }] });
+        const other = await loadModel(t.db, noEmail);
+        assert.equal(other.source.m, 'default');
+        assert.equal(other.m.length, noEmail.comparisons.length);
 
         // Running again raises no duplicate Tasks.
         const again = await runDuplicateDetection(t.db);
@@ -125,6 +134,23 @@ for (const backend of backends()) {
           { url: 'http://custodian.dev/fhir/StructureDefinition/match-review-reason', valueString: 'conflicting ssn' },
         ]);
         assert.deepEqual(await match({ ...williamQuery, identifier: ssn('555-54-4200') }, true), [], 'not a certain match');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('$match and the review follow the configured matcher (serve --mpi-config)', async () => {
+      const t = await testApp(backend, { mpiConfig: matcherConfigFrom({ comparisons: [{ kind: 'ssn', onConflict: 'review' }] }) });
+      try {
+        const ssn = (value: string) => [{ system: 'http://hl7.org/fhir/sid/us-ssn', value }];
+        const karen: Patient = { resourceType: 'Patient', id: 'karen', name: [{ given: ['Karen'], family: 'Lloyd' }], gender: 'female', birthDate: '1962-09-10', address: [{ line: ['PO BOX 2425'], city: 'New Gregorymouth', state: 'GA', postalCode: '27333' }], identifier: ssn('669-78-8106') };
+        await t.db.transaction((tx) => writeResources(tx, [{ resourceType: 'Patient', id: 'karen', method: 'PUT' as const, resource: karen }]));
+        const { id: _k, ...query } = karen;
+        const res = await t.app.inject({ method: 'POST', url: '/fhir/Patient/$match', payload: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...query, birthDate: '1942-09-10', identifier: ssn('669-78-0106') } }] } });
+        const entry = (res.json() as Bundle<Patient>).entry?.[0];
+        // Every SSN conflict is review under this configuration: offered, as possible.
+        assert.equal(entry?.resource?.id, 'karen');
+        assert.equal(entry?.search?.extension?.[0]?.valueCode, 'possible');
       } finally {
         await t.close();
       }
