@@ -44,6 +44,13 @@ export function normName(s: string | undefined): string {
   return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
 }
 
+/**
+ * Administrative sex as the comparison reads it: male or female. Anything else (other, unknown, a
+ * value garbled in transfer such as "sZF") is no evidence either way, as FHIR's other and unknown
+ * already are (fhir-person.ts), rather than a disagreement.
+ */
+const SEX_CODES: Record<string, string> = { m: 'm', male: 'm', man: 'm', f: 'f', female: 'f', woman: 'f' };
+
 /** The parts of a name written as several (split at spaces and hyphens), of four letters or more. */
 function nameParts(s: string | undefined): string[] {
   const parts = (s ?? '').split(/[\s\-\u2010\u2011]+/).map(normName).filter(Boolean);
@@ -187,7 +194,7 @@ export function prepare(r: PersonRecord, config: MatcherConfig, today: Date = ne
     previousFamily: (r.previousFamily ?? []).map(normName).filter((f) => f && f !== family),
     dob: birth.dob,
     dobInvalid: birth.invalid,
-    sex: clean(normName(r.sex)).slice(0, 1),
+    sex: SEX_CODES[normName(r.sex)] ?? '',
     number: st.number,
     street: st.street,
     city: clean(normText(addr.city).replace(/ /g, '')),

@@ -158,6 +158,15 @@ describe('mpi comparisons', () => {
     assert.equal(fam('Smithsonia', 'Smith'), 'fuzzy (weak similarity or initial)');
   });
 
+  it('reads sex as male or female; anything else (other, unknown, a garbled value) is no evidence, not a disagreement', () => {
+    const sex = (a: string, b: string): string => level(explain(person({ sex: a }), person({ id: 'y', sex: b })), 'sex');
+    assert.equal(sex('female', 'F'), 'same');
+    assert.equal(sex('M', 'F'), 'different');
+    assert.equal(sex('sZF', 'F'), 'missing');
+    assert.equal(sex('U', 'F'), 'missing');
+    assert.equal(sex('other', 'male'), 'missing');
+  });
+
   it('reads house numbers with leading zeros as the same number', () => {
     const e = explain(person({ address: { line: '00709 Hoover Prairie', city: 'East Dylan', postcode: '59332' } }), person({ id: 'y', address: { line: '709 Hoover Prairie', city: 'East Dylan', postcode: '59332' } }));
     assert.equal(level(e, 'street'), 'exact');
