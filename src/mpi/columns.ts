@@ -9,10 +9,10 @@
  * Prepared records: it calls the same level functions on the values, only fewer times
  * (test/mpi/columns.test.ts checks them equal on every suite).
  */
-import { addressLevel, dateLevel, emailLevel, identifierLevel, nameLevel, ssnLevel } from './compare.js';
+import { COMPARISON_KINDS, addressLevel, dateLevel, emailLevel, identifierLevel, nameLevel, ssnLevel } from './compare.js';
 import { nameCodes, type Prepared } from './prepare.js';
 import { jaroWinkler, withinOneEdit } from './string-metrics.js';
-import type { ComparisonKind, MatcherConfig } from './types.js';
+import type { MatcherConfig } from './types.js';
 
 /** One list-valued field: record r's ids are ids[off[r] ... off[r + 1]). */
 export interface ListColumn {
@@ -191,7 +191,6 @@ const JW_HIGH = 4;
 const SIM_HIGH = 1;
 const SIM_LOW = 2;
 
-const KINDS: ComparisonKind[] = ['given', 'family', 'birthDate', 'sex', 'address', 'street', 'city', 'state', 'postcode', 'ssn', 'identifier', 'phone', 'email'];
 
 /** Compares pairs of rows of one Columns with a configuration's comparisons. One per thread. */
 export class ColumnComparer {
@@ -202,7 +201,7 @@ export class ColumnComparer {
   private readonly codes: (string[] | undefined)[];
 
   constructor(private readonly c: Columns, private readonly config: MatcherConfig) {
-    this.kinds = Int8Array.from(config.comparisons.map((k) => KINDS.indexOf(k.kind)));
+    this.kinds = Int8Array.from(config.comparisons.map((k) => COMPARISON_KINDS.indexOf(k.kind)));
     this.codes = new Array<string[] | undefined>(c.names.length);
   }
 

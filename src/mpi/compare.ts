@@ -142,6 +142,9 @@ export function emailLevel(a: string, b: string, sim: Sim): number {
   return jaroWinkler(a, b) >= sim.low ? 2 : 3;
 }
 
+/** Every comparison kind compareField knows (the column comparer indexes its kinds by this order). */
+export const COMPARISON_KINDS: ComparisonKind[] = ['given', 'family', 'birthDate', 'sex', 'address', 'street', 'city', 'state', 'postcode', 'ssn', 'identifier', 'phone', 'email'];
+
 export function compareField(kind: ComparisonKind, a: Prepared, b: Prepared, config: MatcherConfig): number {
   const sim = config.similarity;
   switch (kind) {

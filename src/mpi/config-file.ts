@@ -6,10 +6,10 @@
  * replace the default's. Every error names the setting and why it is refused.
  */
 import { BLOCKING_KEYS } from './blocking.js';
+import { COMPARISON_KINDS as KINDS } from './compare.js';
 import { DEFAULT_CONFIG } from './default-config.js';
 import type { BlockingRule, ComparisonConfig, ComparisonKind, MatcherConfig, TypoCorroboration } from './types.js';
 
-const KINDS: ComparisonKind[] = ['given', 'family', 'birthDate', 'sex', 'address', 'street', 'city', 'state', 'postcode', 'ssn', 'identifier', 'phone', 'email'];
 const TOP = ['comparisons', 'blocking', 'maxBlockSize', 'thresholds', 'prior', 'skipValues', 'similarity', 'em'];
 const COMPARISON_KEYS = ['kind', 'levels', 'm', 'u', 'termFrequency', 'conflictFrom', 'onConflict', 'typoCorroboration', 'sameIdentity', 'remove'];
 

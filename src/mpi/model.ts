@@ -258,7 +258,7 @@ export function pairCap(a: Prepared, b: Prepared, levels: ArrayLike<number>, con
     // Only numbers of the identifier's own scheme conflict (an SSN as the SSA issues them); other
     // numbers in the field are compared with typo tolerance like any identifier.
     if (c.kind === 'ssn' && !(isUsSsn(a.ssn) && isUsSsn(b.ssn))) continue;
-    if (c.onConflict === 'non-match' || (c.onConflict === 'typo-review' && !conflictCorroborated(c, levels, config, offset))) {
+    if (c.onConflict === 'non-match' || (c.onConflict === 'typo-review' && !conflictCorroborated(c, levels[offset + k]!, levels, config, offset))) {
       return { reason: `conflicting ${c.kind}`, cap: 'non-match' };
     }
     review ??= { reason: `conflicting ${c.kind}`, cap: 'possible' };
@@ -273,9 +273,8 @@ const FIRST_NAMES_AGREE: TypoCorroboration[] = [{ kind: 'given', maxLevel: 1 }];
  * (review) rather than two people: a one-keystroke conflict that the typoCorroboration holds for
  * (by default, the first names agree), or any conflict that the sameIdentity holds for.
  */
-function conflictCorroborated(c: ComparisonConfig, levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
-  const k = config.comparisons.indexOf(c);
-  if (levels[offset + k] === c.conflictFrom && agrees(c.typoCorroboration ?? FIRST_NAMES_AGREE, levels, config, offset)) return true;
+function conflictCorroborated(c: ComparisonConfig, level: number, levels: ArrayLike<number>, config: MatcherConfig, offset: number): boolean {
+  if (level === c.conflictFrom && agrees(c.typoCorroboration ?? FIRST_NAMES_AGREE, levels, config, offset)) return true;
   return c.sameIdentity !== undefined && c.sameIdentity.length > 0 && agrees(c.sameIdentity, levels, config, offset);
 }
 
